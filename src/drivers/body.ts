@@ -1,0 +1,133 @@
+/**
+ * Body plumbing shared by the drivers: every accepted body shape becomes an async iterable of chunks, with its length
+ * checked against the declared size and the abort signal honoured between chunks.
+ *
+ * @module
+ */
+
+import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../errors.js';
+import type { Body } from './types.js';
+
+function isReadableStream(body: unknown): body is ReadableStream<Uint8Array> {
+  return typeof (body as ReadableStream | undefined)?.getReader === 'function';
+}
+
+function isAsyncIterable(body: unknown): body is AsyncIterable<Uint8Array> {
+  return typeof (body as AsyncIterable<Uint8Array> | undefined)?.[Symbol.asyncIterator] === 'function';
+}
+
+/** Throws a `TypeError` unless `body` is one of the accepted shapes. */
+export function assertBody(body: unknown): asserts body is Body {
+  if (!(body instanceof Uint8Array) && !isReadableStream(body) && !isAsyncIterable(body)) {
+    throw new TypeError('body must be a Uint8Array, a ReadableStream<Uint8Array> or an AsyncIterable<Uint8Array>');
+  }
+}
+
+async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    while (true) {
+      const r = await reader.read();
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    // Stopping early (an error, an abort, a size mismatch) cancels the source so its connection is released.
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+export interface ChunkOptions {
+  /** The length the body must have; a longer or shorter body is `InvalidArgument`. */
+  readonly size?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly ref?: ErrorRef | undefined;
+}
+
+/**
+ * Yields the body's chunks (as `Uint8Array`s, never empty), checking the abort signal before each one and the total
+ * length against `size`.
+ */
+export async function* bodyChunks(body: Body, options: ChunkOptions = {}): AsyncGenerator<Uint8Array> {
+  assertBody(body);
+  const { size, signal, ref } = options;
+  const source: AsyncIterable<Uint8Array> =
+    body instanceof Uint8Array ? toAsync([body]) : isReadableStream(body) ? iterateStream(body) : body;
+  let total = 0;
+  for await (const chunk of source) {
+    if (signal?.aborted) throw abortError(signal, ref);
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('body chunks must be Uint8Array');
+    if (chunk.length === 0) continue;
+    total += chunk.length;
+    if (size !== undefined && total > size) {
+      throw new BucketJobsError(ErrorCode.InvalidArgument, `Body is longer than the declared size ${size}`, { ref });
+    }
+    yield chunk;
+  }
+  if (signal?.aborted) throw abortError(signal, ref);
+  if (size !== undefined && total !== size) {
+    throw new BucketJobsError(ErrorCode.InvalidArgument, `Body has ${total} bytes, not the declared ${size}`, { ref });
+  }
+}
+
+async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* chunks;
+}
+
+/**
+ * Reads a whole body into one buffer. `maxBytes` bounds what is held: a longer body is `LimitExceeded`.
+ */
+export async function readBody(
+  body: Body,
+  options: ChunkOptions & { readonly maxBytes?: number } = {},
+): Promise<Uint8Array> {
+  if (body instanceof Uint8Array && options.size === undefined) return body;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of bodyChunks(body, options)) {
+    total += chunk.length;
+    if (options.maxBytes !== undefined && total > options.maxBytes) {
+      throw new BucketJobsError(ErrorCode.LimitExceeded, `Body is larger than ${options.maxBytes} bytes`, {
+        ref: options.ref,
+      });
+    }
+    parts.push(chunk);
+  }
+  return concatBytes(parts, total);
+}
+
+/** Joins chunks into one buffer. */
+export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(total ?? parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A pull-based `ReadableStream` over an async iterable; cancelling the stream ends the iterator. */
+export function iterableToStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  let it: AsyncIterator<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        it ??= iterable[Symbol.asyncIterator]();
+        const r = await it.next();
+        if (r.done) controller.close();
+        else controller.enqueue(r.value);
+      },
+      async cancel(reason) {
+        await it?.return?.(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,21 @@
+import { defineConfig } from 'tsup';
+
+// One entry per public export path (package.json "exports"). test/package/exports.test.ts checks the two agree.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'engine/index': 'src/engine/index.ts',
+    'drivers/memory': 'src/drivers/memory.ts',
+    'drivers/fs': 'src/drivers/fs.ts',
+    'drivers/s3': 'src/drivers/s3.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  splitting: true,
+  treeshake: true,
+  // The AWS SDK is an optional peer: never bundled, only loaded by drivers/s3.
+  external: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'],
+});
