@@ -1,0 +1,176 @@
+/**
+ * The built package, as a user gets it: every export path resolves in ESM and CJS, the exports map agrees with the
+ * build, the AWS SDK is loaded only by `bucketjobs/drivers/s3`, the engine has no top-level `node:*` import, and the
+ * emitted `.d.ts` files typecheck in a consumer project under Node16 resolution. Needs `npm run build` first
+ * (`npm test` runs it as `pretest`).
+ */
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  exports: Record<
+    string,
+    string | { import: { types: string; default: string }; require: { types: string; default: string } }
+  >;
+  sideEffects: boolean;
+  engines: { node: string };
+};
+const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
+const specifier = (p: string) => (p === '.' ? 'bucketjobs' : `bucketjobs/${p.slice(2)}`);
+
+/** Runs a snippet in a fresh Node process inside the package, so `bucketjobs/...` resolves through "exports". */
+function node(args: string[], input?: string): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** The files an ESM build file imports, transitively, and the bare specifiers among them. */
+function esmGraph(entry: string): { files: string[]; bare: Set<string> } {
+  const seen = new Set<string>();
+  const bare = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s*(?:[^'"]*?\sfrom\s*)?['"]([^'"]+)['"]/gm)) {
+      const spec = m[1] as string;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+      else bare.add(spec);
+    }
+  };
+  visit(entry);
+  return { files: [...seen], bare };
+}
+
+describe('built package', () => {
+  it('declares sideEffects false, Node >= 20, and types first in every export entry', () => {
+    expect(pkg.sideEffects).toBe(false);
+    expect(pkg.engines.node).toBe('>=20');
+    expect(subpaths.sort()).toEqual(['.', './drivers/fs', './drivers/memory', './drivers/s3', './engine']);
+    for (const p of subpaths) {
+      const entry = pkg.exports[p] as { import: Record<string, string>; require: Record<string, string> };
+      for (const cond of [entry.import, entry.require]) {
+        expect(Object.keys(cond)[0], p).toBe('types');
+        for (const file of Object.values(cond)) expect(existsSync(join(root, file)), `${p}: ${file}`).toBe(true);
+      }
+    }
+  });
+
+  it('imports through every export path in ESM and in CJS', () => {
+    for (const p of subpaths) {
+      const spec = specifier(p);
+      const esm = node([
+        '--input-type=module',
+        '-e',
+        `const m = await import('${spec}'); console.log(Object.keys(m).sort().join(','))`,
+      ]);
+      const cjs = node(['-e', `console.log(Object.keys(require('${spec}')).sort().join(','))`]);
+      expect(esm.trim().length, spec).toBeGreaterThan(0);
+      expect(cjs.trim(), spec).toBe(esm.trim());
+    }
+    const factories = node([
+      '--input-type=module',
+      '-e',
+      `import { memoryDriver } from 'bucketjobs/drivers/memory';
+       import { fsDriver } from 'bucketjobs/drivers/fs';
+       import { s3Driver } from 'bucketjobs/drivers/s3';
+       import { BucketJobsError, storePresets } from 'bucketjobs';
+       import { crc32 } from 'bucketjobs/engine';
+       console.log([typeof memoryDriver, typeof fsDriver, typeof s3Driver, typeof BucketJobsError.is,
+         storePresets.r2.equalParts, crc32(new TextEncoder().encode('123456789')).toString(16)].join(' '));`,
+    ]);
+    expect(factories.trim()).toBe('function function function function true cbf43926');
+  });
+
+  it('recognises errors across the ESM and CJS copies (the brand, not instanceof)', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+       import { BucketJobsError } from 'bucketjobs';
+       const cjs = createRequire(import.meta.url)('bucketjobs');
+       const e = new cjs.BucketJobsError('NotFound', 'gone');
+       console.log(BucketJobsError.is(e), e instanceof BucketJobsError, BucketJobsError.is(e, 'NotFound'), BucketJobsError.is(new Error('x')));`,
+    ]);
+    expect(out.trim()).toBe('true false true false');
+  });
+
+  it('loads the AWS SDK only through bucketjobs/drivers/s3', () => {
+    const loaded = (spec: string) =>
+      node([
+        '-e',
+        `require('${spec}'); console.log(Object.keys(require.cache).some((f) => f.includes('@aws-sdk')))`,
+      ]).trim();
+    for (const p of subpaths.filter((s) => s !== './drivers/s3')) {
+      expect(loaded(specifier(p)), specifier(p)).toBe('false');
+      const { bare } = esmGraph(join(root, (pkg.exports[p] as { import: { default: string } }).import.default));
+      expect(
+        [...bare].filter((s) => s.startsWith('@aws-sdk')),
+        specifier(p),
+      ).toEqual([]);
+    }
+    expect(loaded('bucketjobs/drivers/s3')).toBe('true');
+  });
+
+  it('keeps the root entry and the engine free of top-level node:* imports', () => {
+    for (const p of ['.', './engine']) {
+      const { bare } = esmGraph(join(root, (pkg.exports[p] as { import: { default: string } }).import.default));
+      expect(
+        [...bare].filter((s) => s.startsWith('node:') || builtinModules.includes(s)),
+        p,
+      ).toEqual([]);
+    }
+  });
+
+  describe('types', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bucketjobs-consumer-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('typechecks a consumer under Node16 resolution, as ESM and as CJS', () => {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(root, join(dir, 'node_modules', 'bucketjobs'), 'dir');
+      const body = `
+        import { BucketJobsError, ErrorCode, storePresets, type StorageDriver } from 'bucketjobs';
+        import { memoryDriver } from 'bucketjobs/drivers/memory';
+        import { fsDriver } from 'bucketjobs/drivers/fs';
+        import { s3Driver } from 'bucketjobs/drivers/s3';
+        import { crc32 } from 'bucketjobs/engine';
+        const drivers: StorageDriver[] = [memoryDriver(), fsDriver({ root: '/tmp/x' }), s3Driver({ clientConfig: {} })];
+        const n: number = crc32(new Uint8Array(1)) + storePresets.aws.maxParts + drivers.length;
+        const e: unknown = new BucketJobsError(ErrorCode.NotFound, 'x');
+        if (BucketJobsError.is(e)) { const c: string = e.code; void c; }
+        void n;
+      `;
+      writeFileSync(join(dir, 'esm.mts'), body);
+      writeFileSync(join(dir, 'cjs.cts'), body);
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'node16',
+            moduleResolution: 'node16',
+            target: 'es2022',
+            strict: true,
+            noEmit: true,
+            types: ['node'],
+            typeRoots: [join(root, 'node_modules/@types')],
+          },
+          files: ['esm.mts', 'cjs.cts'],
+        }),
+      );
+      const tsc = join(root, 'node_modules/typescript/bin/tsc');
+      let output = '';
+      try {
+        output = execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
+      } catch (e) {
+        output = String((e as { stdout?: string }).stdout ?? e);
+      }
+      expect(output).toBe('');
+    }, 120_000);
+  });
+});
