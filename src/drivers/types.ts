@@ -164,7 +164,7 @@ export interface ListVersionsOptions extends CallOptions {
   readonly pageSize?: number | undefined;
 }
 
-/** One version or delete marker, newest first within a key. */
+/** One version or delete marker, newest first within a key. Delete markers have size 0 and an empty ETag. */
 export interface VersionEntry {
   readonly key: string;
   readonly versionId: string;
@@ -378,7 +378,8 @@ export interface StorageDriver {
   /**
    * Create a bucket if it does not exist, and set versioning if asked. Succeeds when the bucket already exists and
    * is ours.
-   * @throws `InvalidArgument` for an invalid bucket name; `Unsupported` for `versioning` on a store without it.
+   * @throws `InvalidArgument` for an invalid bucket name; `Unsupported` for `versioning` on a store without it;
+   * `Conflict` on the fs driver when a file has the bucket's name.
    */
   createBucket(bucket: string, options?: CreateBucketOptions): Promise<void>;
 
@@ -413,7 +414,10 @@ export interface StorageDriver {
    * Write a whole object atomically: it appears complete or not at all. A failed or aborted put leaves no object
    * and no temporary data.
    * @throws `NotFound` when the bucket does not exist; `PreconditionFailed` when `ifNoneMatch`/`ifMatch` fails;
-   * `LimitExceeded` past `maxPutSize`; `InvalidArgument` when a stream's length differs from `size`.
+   * `LimitExceeded` past `maxPutSize`; `InvalidArgument` when a stream's length differs from `size`; on the fs
+   * driver, `Conflict` when the key needs a file where a folder is (or the reverse: `a` beside `a/b`) and
+   * `Unsupported` for a folder-marker key (ending in `/`) with bytes. A body stream that fails rejects with the
+   * body's own error, unchanged: it is the caller's, not the store's.
    */
   put(options: PutOptions): Promise<WriteResult>;
 
@@ -466,7 +470,8 @@ export interface StorageDriver {
   /**
    * Upload one part. Uploading the same part number again replaces it.
    * @throws `NotFound` when the upload does not exist (or was aborted); `InvalidArgument` for a part number outside
-   * 1..maxParts or a body whose length differs from `size`; `LimitExceeded` past `maxPartSize`.
+   * 1..maxParts, a body whose length differs from `size` or a `checksumCrc32` that does not match (S3 BadDigest);
+   * `LimitExceeded` past `maxPartSize`.
    */
   uploadPart(options: UploadPartOptions): Promise<PartResult>;
 
@@ -481,7 +486,8 @@ export interface StorageDriver {
   /**
    * Join the parts into the object, atomically. Parts not listed are discarded.
    * @throws `NotFound` when the upload does not exist; `InvalidArgument` for parts out of order, unknown, or with
-   * the wrong ETag; `LimitExceeded` when a non-final part is smaller than `minPartSize`.
+   * the wrong ETag, or unequal non-final parts on an `equalParts` store; `LimitExceeded` when a non-final part is
+   * smaller than `minPartSize`; `Conflict` on the fs driver as for `put`.
    */
   completeMultipart(options: CompleteMultipartOptions): Promise<WriteResult>;
 

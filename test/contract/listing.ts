@@ -36,7 +36,9 @@ export function listingCases(fx: () => DriverFixture): void {
       const keys: string[] = [];
       for (let i = 0; i < N_TOP; i++) keys.push(`many/${String(i).padStart(5, '0')}`);
       // Keys whose UTF-8 order differs from JS string order (U+FFFD vs an astral emoji), and delimiter groups.
-      keys.push('order/\ufffd', 'order/😀', 'order/a', 'order/a-b', 'order/a/b', 'order/a0');
+      // 'order/b-c' < 'order/b/c' < 'order/b0' because '-' < '/' < '0' in bytes. (No 'order/b' itself: on the fs
+      // driver a key cannot be both a file and a folder.)
+      keys.push('order/\ufffd', 'order/😀', 'order/a', 'order/b-c', 'order/b/c', 'order/b0');
       keys.push('tree/a/1', 'tree/a/2', 'tree/b/1', 'tree/c', 'tree/d/e/f');
       await pool(keys, 16, (key) => driver.put({ bucket, key, body: new Uint8Array([1]) }));
       allKeys = keys.sort(compareKeys);

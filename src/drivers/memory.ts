@@ -1,0 +1,35 @@
+/**
+ * The memory driver: a whole object store in one process, with S3's semantics (versions, delete markers, multipart
+ * rules, conditions, archive and restore), for tests and for jobs that never touch a disk.
+ *
+ * @example
+ * ```ts
+ * import { memoryDriver } from 'bucketjobs/drivers/memory';
+ * const driver = memoryDriver({ capabilities: { minPartSize: 1024 } });
+ * await driver.createBucket('photos');
+ * ```
+ *
+ * @module
+ */
+
+import { storePresets } from './capabilities.js';
+import { createLocalDriver } from './local/core.js';
+import { type MemoryState, memoryBackend } from './local/memory-backend.js';
+import type { DriverCapabilities, StorageDriver } from './types.js';
+
+export type { MemoryBucket, MemoryState, MemoryUpload, MemoryVersion } from './local/memory-backend.js';
+
+export interface MemoryDriverOptions {
+  /**
+   * Overrides of the declared capabilities, e.g. a small `minPartSize` so tests can use small parts. The driver
+   * enforces what it declares.
+   * @default storePresets.local
+   */
+  readonly capabilities?: Partial<DriverCapabilities> | undefined;
+}
+
+/** A driver that keeps buckets and objects in memory. `getInstance()` returns its {@link MemoryState}. */
+export function memoryDriver(options: MemoryDriverOptions = {}): StorageDriver {
+  const state: MemoryState = { buckets: new Map() };
+  return createLocalDriver('memory', memoryBackend(state), { ...storePresets.local, ...options.capabilities });
+}
