@@ -5,8 +5,11 @@
  * @module
  */
 
+import { readStream } from '../engine/streams.js';
 import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../errors.js';
 import type { Body } from './types.js';
+
+export { iterableToStream } from '../engine/streams.js';
 
 function isReadableStream(body: unknown): body is ReadableStream<Uint8Array> {
   return typeof (body as ReadableStream | undefined)?.getReader === 'function';
@@ -20,25 +23,6 @@ function isAsyncIterable(body: unknown): body is AsyncIterable<Uint8Array> {
 export function assertBody(body: unknown): asserts body is Body {
   if (!(body instanceof Uint8Array) && !isReadableStream(body) && !isAsyncIterable(body)) {
     throw new TypeError('body must be a Uint8Array, a ReadableStream<Uint8Array> or an AsyncIterable<Uint8Array>');
-  }
-}
-
-async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  let done = false;
-  try {
-    while (true) {
-      const r = await reader.read();
-      if (r.done) {
-        done = true;
-        return;
-      }
-      yield r.value;
-    }
-  } finally {
-    // Stopping early (an error, an abort, a size mismatch) cancels the source so its connection is released.
-    if (!done) await reader.cancel().catch(() => {});
-    reader.releaseLock();
   }
 }
 
@@ -57,7 +41,7 @@ export async function* bodyChunks(body: Body, options: ChunkOptions = {}): Async
   assertBody(body);
   const { size, signal, ref } = options;
   const source: AsyncIterable<Uint8Array> =
-    body instanceof Uint8Array ? toAsync([body]) : isReadableStream(body) ? iterateStream(body) : body;
+    body instanceof Uint8Array ? toAsync([body]) : isReadableStream(body) ? readStream(body) : body;
   let total = 0;
   for await (const chunk of source) {
     if (signal?.aborted) throw abortError(signal, ref);
@@ -111,23 +95,4 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
     at += p.length;
   }
   return out;
-}
-
-/** A pull-based `ReadableStream` over an async iterable; cancelling the stream ends the iterator. */
-export function iterableToStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  let it: AsyncIterator<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        it ??= iterable[Symbol.asyncIterator]();
-        const r = await it.next();
-        if (r.done) controller.close();
-        else controller.enqueue(r.value);
-      },
-      async cancel(reason) {
-        await it?.return?.(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
