@@ -85,8 +85,12 @@ export interface ObjectInfo extends ObjectHeaders {
   /** The entity tag, without quotes. Changes whenever the content changes. */
   readonly etag: string;
   readonly lastModified: Date;
+  /** The version id on versioned buckets; `'null'` for objects written while versioning was suspended. */
   readonly versionId?: string | undefined;
-  /** User metadata (`x-amz-meta-*`), keys lower-cased. */
+  /**
+   * User metadata (`x-amz-meta-*`), keys lower-cased. Values may be any Unicode without control characters; the S3
+   * driver sends non-ASCII values RFC 2047-encoded and decodes them on read.
+   */
   readonly metadata: Readonly<Record<string, string>>;
   /** Storage class; `STANDARD` when the store does not say. */
   readonly storageClass: string;
@@ -255,6 +259,11 @@ export interface RestoreResult {
 export interface CreateMultipartOptions extends WriteAttributes, CallOptions {
   readonly bucket: string;
   readonly key: string;
+  /**
+   * Create the upload for CRC-32 part checksums. On AWS, parts may carry `checksumCrc32` only when the upload was
+   * created with this, and then every part and the completion must carry one.
+   */
+  readonly checksumAlgorithm?: 'CRC32' | undefined;
 }
 
 export interface MultipartRef extends CallOptions {
@@ -417,7 +426,8 @@ export interface StorageDriver {
    * `LimitExceeded` past `maxPutSize`; `InvalidArgument` when a stream's length differs from `size`; on the fs
    * driver, `Conflict` when the key needs a file where a folder is (or the reverse: `a` beside `a/b`) and
    * `Unsupported` for a folder-marker key (ending in `/`) with bytes. A body stream that fails rejects with the
-   * body's own error, unchanged: it is the caller's, not the store's.
+   * body's own error, unchanged: it is the caller's, not the store's. `Unsupported` for `ifMatch`/`ifNoneMatch` on
+   * a store without `conditionalPut`.
    */
   put(options: PutOptions): Promise<WriteResult>;
 

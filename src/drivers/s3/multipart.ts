@@ -44,9 +44,18 @@ export async function createMultipart(ctx: S3Context, o: CreateMultipartOptions)
   const ref = { bucket: o.bucket, key: o.key };
   assertWrite(o, ctx.caps, ref);
   const out = await call('CreateMultipartUpload', ref, o.signal, () =>
-    ctx.client.send(new CreateMultipartUploadCommand({ Bucket: o.bucket, Key: o.key, ...attributes(o, ref) }), {
-      abortSignal: o.signal,
-    }),
+    ctx.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: o.bucket,
+        Key: o.key,
+        ...attributes(o, ref),
+        // AWS refuses parts carrying x-amz-checksum-crc32 unless the upload was created for CRC32.
+        ChecksumAlgorithm: o.checksumAlgorithm,
+      }),
+      {
+        abortSignal: o.signal,
+      },
+    ),
   );
   if (!out.UploadId)
     throw new BucketJobsError(ErrorCode.Internal, 'CreateMultipartUpload returned no UploadId', { ref });
