@@ -5,7 +5,7 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../errors.js';
-import type { ByteRange, DriverCapabilities } from './types.js';
+import type { ByteRange, CannedAcl, DriverCapabilities, WriteAttributes } from './types.js';
 
 const encoder = new TextEncoder();
 
@@ -194,4 +194,46 @@ export function compareKeys(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return ea.length - eb.length;
+}
+
+const CANNED_ACLS: ReadonlySet<string> = new Set<CannedAcl>([
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+]);
+
+/**
+ * Checks what a new object is written with against what the store accepts: storage class, tags (and whether the
+ * store has tagging at all), canned ACL, metadata shape and `expires`. `InvalidArgument`, or `Unsupported` for tags
+ * on a store without tagging.
+ */
+export function assertWriteAttributes(
+  attrs: WriteAttributes,
+  caps: DriverCapabilities,
+  ref: { readonly bucket: string; readonly key: string },
+): void {
+  if (attrs.storageClass !== undefined && !caps.storageClasses.includes(attrs.storageClass)) {
+    throw invalid(
+      `Unknown storage class ${JSON.stringify(attrs.storageClass)}; ${caps.store} accepts ${caps.storageClasses.join(', ')}`,
+      ref.bucket,
+      ref.key,
+    );
+  }
+  if (attrs.tags !== undefined && !caps.tagging && Object.keys(attrs.tags).length > 0) {
+    throw new BucketJobsError(ErrorCode.Unsupported, `Store ${caps.store} has no object tagging`, { ref });
+  }
+  assertTags(attrs.tags, caps, ref.bucket, ref.key);
+  if (attrs.acl !== undefined && !CANNED_ACLS.has(attrs.acl)) {
+    throw invalid(`Unknown canned ACL ${JSON.stringify(attrs.acl)}`, ref.bucket, ref.key);
+  }
+  if (attrs.metadata !== undefined && (typeof attrs.metadata !== 'object' || attrs.metadata === null)) {
+    throw invalid('metadata must be an object of strings', ref.bucket, ref.key);
+  }
+  if (attrs.expires !== undefined && (!(attrs.expires instanceof Date) || Number.isNaN(attrs.expires.getTime()))) {
+    throw invalid('expires must be a valid Date', ref.bucket, ref.key);
+  }
 }

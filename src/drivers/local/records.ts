@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import type { CannedAcl, DriverCapabilities, ListEntry, ObjectInfo, VersionEntry, WriteAttributes } from '../types.js';
-import { assertTags, normaliseMetadata } from '../validate.js';
+import { assertWriteAttributes, normaliseMetadata } from '../validate.js';
 
 /** A bucket's versioning, as S3 has it: never enabled, enabled, or enabled once and then suspended. */
 export type VersioningState = 'unversioned' | 'enabled' | 'suspended';
@@ -80,16 +80,6 @@ export function newId(): string {
 /** Ids we hand out, and `null`; anything else cannot name a version or upload (and must never reach a path). */
 export const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
-const ACLS: ReadonlySet<string> = new Set([
-  'private',
-  'public-read',
-  'public-read-write',
-  'authenticated-read',
-  'aws-exec-read',
-  'bucket-owner-read',
-  'bucket-owner-full-control',
-]);
-
 function invalid(message: string, ref: ErrorRef): BucketJobsError {
   return new BucketJobsError(ErrorCode.InvalidArgument, message, { ref });
 }
@@ -102,24 +92,8 @@ function optionalString(name: string, value: unknown, ref: ErrorRef): string | u
 
 /** Checks and normalises what a write asks for. Throws before anything is written. */
 export function storedAttributes(o: WriteAttributes, caps: DriverCapabilities, ref: ErrorRef): StoredAttributes {
+  assertWriteAttributes(o, caps, { bucket: ref.bucket ?? '', key: ref.key ?? '' });
   const storageClass = o.storageClass ?? 'STANDARD';
-  if (typeof storageClass !== 'string' || !caps.storageClasses.includes(storageClass)) {
-    throw invalid(
-      `Unknown storage class ${JSON.stringify(storageClass)}; this store accepts ${caps.storageClasses.join(', ')}`,
-      ref,
-    );
-  }
-  if (o.tags !== undefined && Object.keys(o.tags).length > 0 && !caps.tagging) {
-    throw new BucketJobsError(ErrorCode.Unsupported, 'This store has no object tags', { ref });
-  }
-  assertTags(o.tags, caps, ref.bucket, ref.key);
-  if (o.acl !== undefined && !ACLS.has(o.acl)) throw invalid(`Unknown canned ACL ${JSON.stringify(o.acl)}`, ref);
-  if (o.metadata !== undefined && (typeof o.metadata !== 'object' || o.metadata === null)) {
-    throw invalid('metadata must be an object of strings', ref);
-  }
-  if (o.expires !== undefined && (!(o.expires instanceof Date) || Number.isNaN(o.expires.getTime()))) {
-    throw invalid('expires must be a valid Date', ref);
-  }
   return {
     headers: {
       // S3 stores no type when none is sent and serves a generic one; we store the generic one outright.

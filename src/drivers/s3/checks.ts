@@ -7,17 +7,7 @@
 
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import type { DriverCapabilities, ReadConditions, WriteAttributes } from '../types.js';
-import { assertTags, unquoteEtag } from '../validate.js';
-
-const CANNED_ACLS: ReadonlySet<string> = new Set([
-  'private',
-  'public-read',
-  'public-read-write',
-  'authenticated-read',
-  'aws-exec-read',
-  'bucket-owner-read',
-  'bucket-owner-full-control',
-]);
+import { assertWriteAttributes, unquoteEtag } from '../validate.js';
 
 export function invalid(message: string, ref?: ErrorRef): BucketJobsError {
   return new BucketJobsError(ErrorCode.InvalidArgument, message, { ref });
@@ -74,14 +64,5 @@ export function assertUploadId(uploadId: unknown, ref: ErrorRef): void {
 
 /** Tags, storage class and ACL of a new object, against what the store accepts. */
 export function assertWrite(attrs: WriteAttributes, caps: DriverCapabilities, ref: { bucket: string; key: string }) {
-  assertTags(attrs.tags, caps, ref.bucket, ref.key);
-  if (attrs.tags !== undefined && !caps.tagging && Object.keys(attrs.tags).length > 0) {
-    throw unsupported(`Store ${caps.store} has no object tagging`, ref);
-  }
-  if (attrs.storageClass !== undefined && !caps.storageClasses.includes(attrs.storageClass)) {
-    const known = caps.storageClasses.join(', ');
-    throw invalid(`Storage class ${JSON.stringify(attrs.storageClass)} is not one of ${caps.store}'s: ${known}`, ref);
-  }
-  if (attrs.acl !== undefined && !CANNED_ACLS.has(attrs.acl))
-    throw invalid(`Unknown ACL ${JSON.stringify(attrs.acl)}`, ref);
+  assertWriteAttributes(attrs, caps, ref);
 }
