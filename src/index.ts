@@ -1,13 +1,20 @@
 /**
  * bucketjobs: pack, concatenate and batch-process objects on any object store.
  *
- * This entry point holds the public types, errors and store presets. Drivers live at `bucketjobs/drivers/*` and the
- * pure archive engine at `bucketjobs/engine`, so that importing this module loads no driver, no SDK and no `node:*`
- * module.
+ * This entry point holds `createClient`, the Job model, public types, errors and store presets. Drivers live at
+ * `bucketjobs/drivers/*` and the pure archive engine at `bucketjobs/engine`, so importing this module loads no
+ * driver, no SDK and no `node:*` module.
  *
  * @module
  */
 
+export {
+  type Client,
+  type ClientOptions,
+  createClient,
+  type ListJobsOptions,
+  type ListJobsResult,
+} from './client.js';
 export * from './drivers/capabilities.js';
 export type * from './drivers/types.js';
 export { keyProblem } from './drivers/validate.js';
@@ -17,3 +24,17 @@ export {
   ErrorCode,
   type ErrorRef,
 } from './errors.js';
+export { type DeliveryReport, SIGNATURE_HEADER, signBody, verifySignature } from './jobs/callback.js';
+export { Job, type JobContext } from './jobs/job.js';
+export { type DriverJobStoreOptions, driverJobStore, memoryJobStore } from './jobs/store.js';
+export {
+  type CallbackTarget,
+  type JobCallback,
+  type JobDetail,
+  type JobProgressEvent,
+  type JobRecord,
+  type JobState,
+  type JobStore,
+  type JobTag,
+  TERMINAL_STATES,
+} from './jobs/types.js';

@@ -1,0 +1,135 @@
+/**
+ * `createClient()`: wires a driver, a job store and the job kinds together.
+ *
+ * @module
+ */
+
+import type { StorageDriver } from './drivers/types.js';
+import { BucketJobsError, ErrorCode } from './errors.js';
+import type { Job } from './jobs/job.js';
+import { memoryJobStore } from './jobs/store.js';
+import { type JobDetail, type JobState, type JobStore, type JobTag, TERMINAL_STATES } from './jobs/types.js';
+
+export interface ClientOptions {
+  /** The store the jobs read from and write to. */
+  readonly driver: StorageDriver;
+  /**
+   * Where job records live. Use `driverJobStore({ driver, bucket })` to see and cancel jobs across processes.
+   * @default memoryJobStore()
+   */
+  readonly jobStore?: JobStore | undefined;
+}
+
+export interface ListJobsOptions {
+  /** Only jobs in these states. */
+  readonly states?: readonly JobState[] | undefined;
+  readonly tag?: JobTag | undefined;
+  /**
+   * Most jobs in one page.
+   * @default 100
+   */
+  readonly limit?: number | undefined;
+  /** The `nextToken` of the previous page. */
+  readonly nextToken?: string | undefined;
+}
+
+export interface ListJobsResult {
+  readonly jobs: JobDetail[];
+  /** Pass to the next call for the next page; absent on the last page. */
+  readonly nextToken?: string | undefined;
+}
+
+/** Shared by the job kinds: the client's driver, store and the jobs running in this process. */
+export interface ClientContext {
+  readonly driver: StorageDriver;
+  readonly store: JobStore;
+  /** Jobs started by this client and not yet ended, by id. */
+  readonly live: Map<string, Job<never, never>>;
+}
+
+export interface Client {
+  readonly driver: StorageDriver;
+  readonly jobStore: JobStore;
+  /**
+   * A job's detail, from this process's live jobs or the job store.
+   * @throws `NotFound` when the store has no such job.
+   */
+  getJob(jobId: string): Promise<JobDetail>;
+  /** Jobs in id order (oldest first), a page at a time. */
+  listJobs(options?: ListJobsOptions): Promise<ListJobsResult>;
+  /**
+   * Cancel a job. A job running in this process stops now (resolves when it has cleaned up); one running elsewhere
+   * is marked in the job store and stops at its next progress save.
+   * @throws `NotFound` for an unknown job; `Conflict` for a job that has already ended.
+   */
+  cancelJob(jobId: string): Promise<void>;
+  /** @internal */
+  readonly _context: ClientContext;
+}
+
+/** Creates a client over one driver. */
+export function createClient(options: ClientOptions): Client {
+  if (!options?.driver || typeof options.driver.get !== 'function') {
+    throw new TypeError('createClient needs { driver }: memoryDriver(), fsDriver({ root }) or s3Driver({ client })');
+  }
+  const context: ClientContext = {
+    driver: options.driver,
+    store: options.jobStore ?? memoryJobStore(),
+    live: new Map(),
+  };
+  const { store, live } = context;
+
+  const load = async (jobId: string): Promise<JobDetail> => {
+    const running = live.get(jobId);
+    if (running) return running.detail();
+    const record = await store.load(jobId);
+    if (!record) throw new BucketJobsError(ErrorCode.NotFound, `No job with id ${JSON.stringify(jobId)}`);
+    const { cancelRequested: _c, checkpoint: _p, ...detail } = record;
+    return detail;
+  };
+
+  return {
+    driver: context.driver,
+    jobStore: store,
+    _context: context,
+    getJob: load,
+    async listJobs(opts = {}) {
+      const limit = opts.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
+      const jobs: JobDetail[] = [];
+      let last: string | undefined;
+      for await (const record of store.list({ after: opts.nextToken })) {
+        last = record.jobId;
+        if (opts.states && !opts.states.includes(record.state)) continue;
+        if (opts.tag && record.tag !== opts.tag) continue;
+        const { cancelRequested: _c, checkpoint: _p, ...detail } = record;
+        jobs.push(live.get(record.jobId)?.detail() ?? detail);
+        if (jobs.length === limit) return { jobs, nextToken: last };
+      }
+      return { jobs };
+    },
+    async cancelJob(jobId) {
+      const running = live.get(jobId);
+      if (running) {
+        await running.cancel();
+        return;
+      }
+      const record = await store.load(jobId);
+      if (!record) throw new BucketJobsError(ErrorCode.NotFound, `No job with id ${JSON.stringify(jobId)}`);
+      if (TERMINAL_STATES.has(record.state)) {
+        throw new BucketJobsError(ErrorCode.Conflict, `Job ${jobId} has already ended (${record.state})`);
+      }
+      await store.save({ ...record, cancelRequested: true });
+    },
+  };
+}
+
+/** Tracks a job in the client's live set until it ends. */
+export function track<Op, R>(context: ClientContext, job: Job<Op, R>): Job<Op, R> {
+  context.live.set(job.id, job as unknown as Job<never, never>);
+  job
+    .done()
+    .catch(() => {})
+    .finally(() => context.live.delete(job.id));
+  return job;
+}

@@ -1,0 +1,106 @@
+/**
+ * Job records, states and events, shared by the pack, concat and batch jobs. The detail mirrors COS `JobsDetail`
+ * (camelCase here; `toCosJobsDetail()` converters give the PascalCase shape).
+ *
+ * @module
+ */
+
+/**
+ * Job states. Every job moves `Submitted → Running → Success | Failed | Cancelled`, as COS jobs do. Batch jobs add
+ * the S3 Batch Operations states they need (`Suspended` until confirmed, `Paused`, `Cancelling`, `Failing`).
+ */
+export type JobState =
+  | 'Submitted'
+  | 'Suspended'
+  | 'Running'
+  | 'Paused'
+  | 'Cancelling'
+  | 'Failing'
+  | 'Success'
+  | 'Failed'
+  | 'Cancelled';
+
+/** States a job never leaves. */
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['Success', 'Failed', 'Cancelled']);
+
+/** What kind of job: COS `Tag` values where COS has one. */
+export type JobTag = 'FileCompress' | 'Concat' | 'Batch';
+
+/** The finished or running job, as `job.detail()`, `client.getJob()` and callbacks report it. */
+export interface JobDetail<Operation = unknown, Result = unknown> {
+  readonly jobId: string;
+  readonly tag: JobTag;
+  readonly state: JobState;
+  /** The error code when `state` is `Failed` (or `Cancelled`: `Aborted`); empty otherwise. */
+  readonly code: string;
+  /** What went wrong, or empty. */
+  readonly message: string;
+  /** 0..100. */
+  readonly progress: number;
+  /** ISO 8601 times. `startTime`/`endTime` are absent until the job starts/ends. */
+  readonly creationTime: string;
+  readonly startTime?: string | undefined;
+  readonly endTime?: string | undefined;
+  /** The request, echoed back, with `userData`. */
+  readonly operation: Operation & { readonly userData?: string | undefined };
+  /** The outcome; for failed jobs, what was done before the failure. */
+  readonly result?: Result | undefined;
+}
+
+/** A progress report. `progress` is 0..100; the rest depends on the job kind. */
+export interface JobProgressEvent {
+  readonly jobId: string;
+  readonly state: JobState;
+  readonly progress: number;
+  /** Units done and planned, in the job's own unit (bytes for pack and concat, tasks for batch). */
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Callback delivery of the finished job: a URL (COS `TaskFinish` body) or a function. */
+export type JobCallback<D extends JobDetail = JobDetail> = CallbackTarget | ((detail: D) => void | Promise<void>);
+
+export interface CallbackTarget {
+  /** Where to POST the body. http(s) only. */
+  readonly url: string;
+  /**
+   * COS `CallBackFormat`: the body is `<Response><EventName>TaskFinish</EventName><JobsDetail>…` as XML or JSON.
+   * @default 'json'
+   */
+  readonly format?: 'json' | 'xml' | undefined;
+  /**
+   * Signs the body: header `x-bucketjobs-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+   * Receivers check the HMAC and reject old `t` to stop replays.
+   */
+  readonly secret?: string | undefined;
+  /** Extra request headers (for example an authorisation token of the receiver). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Attempts in all, with exponential backoff and jitter between them, on network errors, 429 and 5xx.
+   * @default 5
+   */
+  readonly attempts?: number | undefined;
+  /**
+   * Per-attempt timeout in milliseconds.
+   * @default 10000
+   */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** Where job records live between processes; see `memoryJobStore()` and `driverJobStore()`. */
+export interface JobStore {
+  /** Write the record (replace). */
+  save(record: JobRecord): Promise<void>;
+  /** The record, or undefined when there is none. */
+  load(jobId: string): Promise<JobRecord | undefined>;
+  /** Records in job-id order (ids sort by creation time), starting after `after`. */
+  list(options?: { readonly after?: string | undefined }): AsyncIterable<JobRecord>;
+}
+
+/** What a job store keeps: the detail plus bookkeeping. */
+export interface JobRecord extends JobDetail {
+  /** Set by `client.cancelJob()` from any process; the running process sees it at its next save. */
+  readonly cancelRequested?: boolean | undefined;
+  /** The job kind's own resumable state. */
+  readonly checkpoint?: unknown;
+}
