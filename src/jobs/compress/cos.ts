@@ -1,0 +1,159 @@
+/**
+ * COS FileCompress compatibility: accept the COS request (PascalCase XML/JSON shape of `POST /file_jobs`) and give
+ * back COS `JobsDetail`, so code written against COS moves over by swapping the call.
+ *
+ * @module
+ */
+
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import type { JobState } from '../types.js';
+import type { FileCompressDetail, FileCompressOptions } from './types.js';
+
+/** The COS request body (`<Request>…</Request>` as an object), as the COS SDKs build it. */
+export interface CosFileCompressRequest {
+  readonly Tag?: string;
+  readonly Operation: {
+    readonly FileCompressConfig: {
+      readonly Flatten: string | number;
+      readonly Format: string;
+      readonly Type?: string;
+      /** Base64 of the password, at most 128 characters. */
+      readonly CompressKey?: string;
+      readonly UrlList?: string;
+      readonly Prefix?: string;
+      readonly Key?: string | readonly string[];
+      readonly KeyConfig?: readonly { readonly Key: string; readonly Rename?: string }[];
+      readonly IgnoreError?: string | boolean;
+    };
+    readonly Output: { readonly Region?: string; readonly Bucket: string; readonly Object: string };
+    readonly UserData?: string;
+  };
+  readonly QueueId?: string;
+  readonly CallBack?: string;
+  readonly CallBackFormat?: string;
+  readonly CallBackType?: string;
+}
+
+function invalid(message: string): BucketJobsError {
+  return new BucketJobsError(ErrorCode.InvalidArgument, `COS FileCompress request: ${message}`);
+}
+
+const asList = <T>(v: T | readonly T[] | undefined): T[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? [...(v as T[])] : [v as T];
+
+/**
+ * Converts a COS FileCompress request into `createFileCompressJob` options. `bucket` is the bucket the COS request
+ * was sent to. `CallBack` becomes a URL callback in `CallBackFormat` (COS's default is XML); `CallBack: "no"` and
+ * TDMQ callbacks are left out (pass a function callback for MQ delivery).
+ */
+export function fromCosFileCompressRequest(
+  input: CosFileCompressRequest | { readonly Request: CosFileCompressRequest },
+  bucket: string,
+): FileCompressOptions {
+  const req = 'Request' in input ? input.Request : input;
+  if (req.Tag !== undefined && req.Tag !== 'FileCompress') throw invalid(`Tag must be FileCompress, got ${req.Tag}`);
+  const op = req.Operation;
+  const c = op?.FileCompressConfig;
+  if (!c || !op.Output) throw invalid('Operation.FileCompressConfig and Operation.Output are required');
+  const flatten = Number(c.Flatten);
+  if (![0, 1, 2, 3].includes(flatten)) throw invalid(`Flatten must be "0".."3", got ${String(c.Flatten)}`);
+  if (c.Format !== 'zip' && c.Format !== 'tar' && c.Format !== 'tar.gz') throw invalid(`unknown Format ${c.Format}`);
+  if (c.Type !== undefined && !['faster', 'better', 'default'].includes(c.Type))
+    throw invalid(`unknown Type ${c.Type}`);
+  let password: string | undefined;
+  if (c.CompressKey !== undefined && c.CompressKey !== '') {
+    if (c.CompressKey.length > 128) throw invalid('CompressKey is longer than 128 characters');
+    try {
+      password = new TextDecoder('utf-8', { fatal: true }).decode(
+        Uint8Array.from(atob(c.CompressKey), (ch) => ch.charCodeAt(0)),
+      );
+    } catch {
+      throw invalid('CompressKey is not base64 of a UTF-8 password');
+    }
+  }
+  const ignoreError = c.IgnoreError === true || c.IgnoreError === 'true' || c.IgnoreError === 'ture'; // COS docs' typo
+  const callback =
+    req.CallBack && req.CallBack !== 'no' && (req.CallBackType ?? 'Url') === 'Url'
+      ? {
+          url: req.CallBack,
+          format: req.CallBackFormat?.toUpperCase() === 'JSON' ? ('json' as const) : ('xml' as const),
+        }
+      : undefined;
+  return {
+    bucket,
+    output: { bucket: op.Output.Bucket, key: op.Output.Object },
+    config: {
+      format: c.Format,
+      flatten: flatten as 0 | 1 | 2 | 3,
+      type: c.Type as 'faster' | 'better' | 'default' | undefined,
+      password,
+      urlList: c.UrlList,
+      prefix: c.Prefix,
+      keys: asList(c.Key),
+      keyConfig: c.KeyConfig?.map((k) => ({ key: k.Key, rename: k.Rename })),
+      ignoreError,
+    },
+    userData: op.UserData,
+    callback,
+  };
+}
+
+const COS_STATE: Record<JobState, string> = {
+  Submitted: 'Submitted',
+  Suspended: 'Submitted',
+  Running: 'Running',
+  Paused: 'Pause',
+  Cancelling: 'Running',
+  Failing: 'Running',
+  Success: 'Success',
+  Failed: 'Failed',
+  Cancelled: 'Cancel',
+};
+
+/** COS times are ISO 8601 with the +0800 offset, or "-" when unset. */
+function cosTime(iso: string | undefined): string {
+  if (!iso) return '-';
+  const t = new Date(Date.parse(iso) + 8 * 3600_000).toISOString().replace(/\.\d{3}Z$/, '');
+  return `${t}+0800`;
+}
+
+/** The COS `JobsDetail` shape of a pack job (callbacks in COS format use this). */
+export function toCosJobsDetail(detail: FileCompressDetail): Record<string, unknown> {
+  const op = detail.operation;
+  const r = detail.result;
+  const c = op.config;
+  return {
+    Code: detail.code === '' ? 'Success' : detail.code,
+    Message: detail.message,
+    JobId: detail.jobId,
+    Tag: 'FileCompress',
+    State: COS_STATE[detail.state],
+    Progress: detail.progress,
+    CreationTime: cosTime(detail.creationTime),
+    StartTime: cosTime(detail.startTime),
+    EndTime: cosTime(detail.endTime),
+    QueueId: '',
+    Operation: {
+      FileCompressConfig: {
+        Flatten: String(c.flatten ?? 0),
+        Format: c.format,
+        Type: c.type ?? 'default',
+        UrlList: c.urlList,
+        Prefix: c.prefix,
+        Key: c.keys,
+        KeyConfig: c.keyConfig?.map((k) => ({ Key: k.key, Rename: k.rename })),
+        IgnoreError: String(c.ignoreError ?? false),
+      },
+      Output: { Region: '', Bucket: op.output.bucket, Object: op.output.key },
+      UserData: op.userData,
+      FileCompressResult: r && {
+        Region: '',
+        Bucket: r.bucket,
+        Object: r.key,
+        CompressFileCount: r.compressFileCount,
+        ErrorCount: r.errorCount,
+        ErrorDetail: { ErrorCount: r.errorCount, ErrorFile: r.errorFiles.map((f) => f.key ?? f.source) },
+      },
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Options and result of `client.createFileCompressJob()`.
+ *
+ * @module
+ */
+
+import type { CannedAcl } from '../../drivers/types.js';
+import type { DuplicatePolicy } from '../../engine/names.js';
+import type { JobCallback, JobDetail, JobProgressEvent } from '../types.js';
+import type { Flatten, Selection, SourceSpec } from './select.js';
+
+export type { Flatten, Selection, SourceSpec };
+
+/** Where the archive goes. */
+export interface CompressOutput {
+  readonly bucket: string;
+  readonly key: string;
+  /** @default 'application/zip', 'application/x-tar' or 'application/gzip' by format */
+  readonly contentType?: string | undefined;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+  readonly storageClass?: string | undefined;
+  readonly acl?: CannedAcl | undefined;
+}
+
+export interface FileCompressConfig extends Selection {
+  /** COS `Format`. */
+  readonly format: 'zip' | 'tar' | 'tar.gz';
+  /**
+   * COS `Type`: `faster` (deflate level 1), `default` (level 6), `better` (level 9). zip and tar.gz only.
+   * @default 'default'
+   */
+  readonly type?: 'faster' | 'better' | 'default' | undefined;
+  /**
+   * How zip entries are stored: `auto` samples each entry and stores what does not compress (JPEG, MP4, zip),
+   * `deflate` compresses everything, `store` nothing.
+   * @default 'auto'
+   */
+  readonly compression?: 'auto' | 'deflate' | 'store' | undefined;
+  /** COS `CompressKey` (decoded): zip entries are encrypted with WinZip AES-256 (AE-2). zip only. */
+  readonly password?: string | undefined;
+  /**
+   * Entry names that collide (after `flatten`, renames and sanitising): `rename` keeps both as `a.txt` and
+   * `a (1).txt`; `error` fails the job (or records the entry with `ignoreError`); `keep` writes both names.
+   * @default 'rename'
+   */
+  readonly duplicates?: DuplicatePolicy | undefined;
+  /**
+   * Skip sources that fail (missing, archived, unreadable after retries) and list them in the result, instead of
+   * failing the job.
+   * @default false
+   */
+  readonly ignoreError?: boolean | undefined;
+}
+
+export interface FileCompressOptions {
+  /** The bucket the sources are in (COS: the bucket the request is sent to). */
+  readonly bucket: string;
+  readonly output: CompressOutput;
+  readonly config: FileCompressConfig;
+  /** Printable ASCII, at most 1024 characters, echoed back in the detail and callback. */
+  readonly userData?: string | undefined;
+  readonly callback?: JobCallback<FileCompressDetail> | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
+  /**
+   * Sources read at once (HEADs and prefetching GETs), and parts uploaded at once.
+   * @default 8
+   */
+  readonly concurrency?: number | undefined;
+  /**
+   * Bytes of small sources held ahead of the archive writer. Memory is bounded by
+   * `prefetchBytes + (concurrency + 1) × partSize`.
+   * @default 64 MiB
+   */
+  readonly prefetchBytes?: number | undefined;
+  /**
+   * Largest archive allowed; checked from the listed sizes before anything is written, and again while writing.
+   * @default 50 GiB (COS FileCompress's limit)
+   */
+  readonly maxArchiveBytes?: number | undefined;
+  /**
+   * Most entries allowed; the zip central directory is held until the end (about 100 bytes + name per entry).
+   * @default 100000
+   */
+  readonly maxEntries?: number | undefined;
+}
+
+export interface ErrorFile {
+  readonly bucket?: string | undefined;
+  readonly key?: string | undefined;
+  /** What the user gave: a key, a URL, or `index.csv line 7`. */
+  readonly source: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface FileCompressResult {
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag?: string | undefined;
+  readonly versionId?: string | undefined;
+  /** Archive size in bytes. */
+  readonly size: number;
+  /** Entries written (files and directories). */
+  readonly compressFileCount: number;
+  /** Sources skipped under `ignoreError`. */
+  readonly errorCount: number;
+  /** The first 1000 skipped sources, with reasons. */
+  readonly errorFiles: readonly ErrorFile[];
+}
+
+/** The echoed request in the detail. */
+export interface FileCompressOperation {
+  readonly bucket: string;
+  readonly output: CompressOutput;
+  readonly config: Omit<FileCompressConfig, 'password'> & { readonly password?: '***' | undefined };
+  readonly userData?: string | undefined;
+}
+
+export type FileCompressDetail = JobDetail<FileCompressOperation, FileCompressResult>;
