@@ -6,7 +6,9 @@
 
 import type { StorageDriver } from './drivers/types.js';
 import { BucketJobsError, ErrorCode } from './errors.js';
-import type { Job } from './jobs/job.js';
+import { createFileCompressJob, type FileCompressJob } from './jobs/compress/index.js';
+import type { FileCompressOptions } from './jobs/compress/types.js';
+import { type ClientContext, track } from './jobs/context.js';
 import { memoryJobStore } from './jobs/store.js';
 import { type JobDetail, type JobState, type JobStore, type JobTag, TERMINAL_STATES } from './jobs/types.js';
 
@@ -39,14 +41,6 @@ export interface ListJobsResult {
   readonly nextToken?: string | undefined;
 }
 
-/** Shared by the job kinds: the client's driver, store and the jobs running in this process. */
-export interface ClientContext {
-  readonly driver: StorageDriver;
-  readonly store: JobStore;
-  /** Jobs started by this client and not yet ended, by id. */
-  readonly live: Map<string, Job<never, never>>;
-}
-
 export interface Client {
   readonly driver: StorageDriver;
   readonly jobStore: JobStore;
@@ -63,6 +57,12 @@ export interface Client {
    * @throws `NotFound` for an unknown job; `Conflict` for a job that has already ended.
    */
   cancelJob(jobId: string): Promise<void>;
+  /**
+   * Pack objects into one zip, tar or tar.gz archive in the store (COS FileCompress). Resolves with the Job once the
+   * options are checked and the job is recorded; the work runs in the background. `await job.done()` for the result.
+   * @throws `InvalidArgument` for bad options (nothing is started).
+   */
+  createFileCompressJob(options: FileCompressOptions): Promise<FileCompressJob>;
   /** @internal */
   readonly _context: ClientContext;
 }
@@ -93,6 +93,7 @@ export function createClient(options: ClientOptions): Client {
     jobStore: store,
     _context: context,
     getJob: load,
+    createFileCompressJob: (o) => createFileCompressJob(context, o),
     async listJobs(opts = {}) {
       const limit = opts.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
@@ -124,12 +125,4 @@ export function createClient(options: ClientOptions): Client {
   };
 }
 
-/** Tracks a job in the client's live set until it ends. */
-export function track<Op, R>(context: ClientContext, job: Job<Op, R>): Job<Op, R> {
-  context.live.set(job.id, job as unknown as Job<never, never>);
-  job
-    .done()
-    .catch(() => {})
-    .finally(() => context.live.delete(job.id));
-  return job;
-}
+export { type ClientContext, track };

@@ -25,6 +25,9 @@ export {
   type ErrorRef,
 } from './errors.js';
 export { type DeliveryReport, SIGNATURE_HEADER, signBody, verifySignature } from './jobs/callback.js';
+export { type CosFileCompressRequest, fromCosFileCompressRequest, toCosJobsDetail } from './jobs/compress/cos.js';
+export type { FileCompressJob } from './jobs/compress/index.js';
+export type * from './jobs/compress/types.js';
 export { Job, type JobContext } from './jobs/job.js';
 export { type DriverJobStoreOptions, driverJobStore, memoryJobStore } from './jobs/store.js';
 export {

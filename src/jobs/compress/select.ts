@@ -54,7 +54,13 @@ export type SelectedItem =
       readonly lastModified?: Date | undefined;
     }
   | { readonly kind: 'directory'; readonly name: string; readonly lastModified?: Date | undefined }
-  | { readonly kind: 'error'; readonly source: string; readonly error: BucketJobsError };
+  | {
+      readonly kind: 'error';
+      readonly source: string;
+      readonly error: BucketJobsError;
+      readonly bucket?: string | undefined;
+      readonly key?: string | undefined;
+    };
 
 export type SelectorKind = 'urlList' | 'prefix' | 'keyConfig' | 'keys' | 'sources';
 

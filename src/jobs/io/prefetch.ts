@@ -120,6 +120,11 @@ export interface PrefetchOptions {
   readonly baseDelayMs?: number | undefined;
   /** An object to keep {@link PrefetchStats} in. */
   readonly stats?: PrefetchStats | undefined;
+  /**
+   * Items for which this returns true are passed through in their place without a request (an empty body), so a
+   * caller can keep directory entries or recorded errors in order with the objects.
+   */
+  readonly passThrough?: ((item: unknown) => boolean) | undefined;
 }
 
 /** A fresh stats object for {@link PrefetchOptions.stats}. */
@@ -454,6 +459,22 @@ class Prefetcher<T extends PrefetchItem> {
         if (r.done) {
           this.ended = true;
           return;
+        }
+        if (this.options.passThrough?.(r.value)) {
+          this.window.push({
+            item: r.value as T,
+            small: true,
+            reserved: 0,
+            started: true,
+            fetched: true,
+            chunks: [],
+            held: 0,
+            error: undefined,
+            released: false,
+            close: undefined,
+          });
+          this.notify();
+          continue;
         }
         const item = checkItem(r.value, this.stats.itemsRead) as T;
         this.stats.itemsRead++;

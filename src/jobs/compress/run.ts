@@ -1,0 +1,241 @@
+/**
+ * The work of a pack job: survey, then stream every source in order through the archive writer into a multipart
+ * upload of the output. Nothing is written before the survey has checked the limits; a failure or cancel aborts the
+ * upload, so the output appears complete or not at all.
+ *
+ * Memory: `prefetchBytes` of small sources ahead of the writer, a few chunks inside the writer, and
+ * `(min(concurrency, 4) + 1) × partSize` in the uploader; plus, bounded by `maxEntries`, the zip central directory, the
+ * duplicate-name registry and the survey's HEAD results.
+ *
+ * @module
+ */
+
+import type { StorageDriver } from '../../drivers/types.js';
+import { levelForType } from '../../engine/codec/index.js';
+import type { ArchiveEntry } from '../../engine/entry.js';
+import { createNameRegistry, type DuplicatePolicy, sanitizeEntryName } from '../../engine/names.js';
+import { tarStream } from '../../engine/tar/index.js';
+import { zipStream } from '../../engine/zip/index.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { writeObject } from '../io/multipart-writer.js';
+import { prefetchOrdered } from '../io/prefetch.js';
+import type { JobContext } from '../job.js';
+import { mapOrdered } from '../map-ordered.js';
+import { type SelectedItem, selectItems } from './select.js';
+import { archiveUpperBound, knownKey, resolveItem, survey } from './survey.js';
+import type { ErrorFile, FileCompressOptions, FileCompressResult } from './types.js';
+
+/** Parts uploaded at once, at most: with 8 MiB parts the uploader holds at most 40 MiB. */
+export const UPLOAD_CONCURRENCY = 4;
+
+/** How many skipped sources the result lists by name (all are counted). */
+export const MAX_ERROR_FILES = 1000;
+
+const CONTENT_TYPES = { zip: 'application/zip', tar: 'application/x-tar', 'tar.gz': 'application/gzip' } as const;
+
+export interface CompressSettings {
+  readonly concurrency: number;
+  readonly prefetchBytes: number;
+  readonly maxArchiveBytes: number;
+  readonly maxEntries: number;
+}
+
+/** The running tally, also reported as the partial result of a failed job. */
+export class CompressTally {
+  compressFileCount = 0;
+  errorCount = 0;
+  readonly errorFiles: ErrorFile[] = [];
+
+  record(source: string, err: BucketJobsError, ref?: { bucket: string; key: string }): void {
+    this.errorCount += 1;
+    if (this.errorFiles.length < MAX_ERROR_FILES) {
+      this.errorFiles.push({ bucket: ref?.bucket, key: ref?.key, source, code: err.code, message: err.message });
+    }
+  }
+}
+
+function counted(body: AsyncIterable<Uint8Array> | undefined, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    for await (const chunk of body ?? []) {
+      onBytes(chunk.length);
+      yield chunk;
+    }
+  })();
+}
+
+/** Stops the archive once it passes `max` bytes: the upload is then aborted, and nothing appears. */
+function capped(stream: ReadableStream<Uint8Array>, max: number): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    let total = 0;
+    const reader = stream.getReader();
+    try {
+      while (true) {
+        const r = await reader.read();
+        if (r.done) return;
+        total += r.value.length;
+        if (total > max) {
+          throw new BucketJobsError(
+            ErrorCode.LimitExceeded,
+            `The archive grew past maxArchiveBytes (${max}); raise the limit or pack fewer objects`,
+          );
+        }
+        yield r.value;
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  })();
+}
+
+export async function runCompress(
+  driver: StorageDriver,
+  options: FileCompressOptions,
+  settings: CompressSettings,
+  ctx: JobContext,
+  tally: CompressTally,
+): Promise<FileCompressResult> {
+  const { config, output } = options;
+  const { signal } = ctx;
+  const ignoreError = config.ignoreError === true;
+  const select = () => selectItems(driver, options.bucket, config, signal);
+
+  // 1. Survey: limits are checked, and the archive's upper bound planned, before anything is written.
+  const s = await survey(select(), {
+    driver,
+    concurrency: settings.concurrency,
+    ignoreError,
+    maxEntries: settings.maxEntries,
+    signal,
+  });
+  if (s.entries === 0) {
+    throw new BucketJobsError(
+      ErrorCode.NotFound,
+      s.errors > 0
+        ? 'Every selected source failed; nothing to pack'
+        : 'The selection matched no objects; nothing to pack',
+      { ref: { bucket: options.bucket } },
+    );
+  }
+  const upperBound = archiveUpperBound(config.format, s);
+  if (s.sourceBytes > settings.maxArchiveBytes) {
+    throw new BucketJobsError(
+      ErrorCode.LimitExceeded,
+      `The sources add up to ${s.sourceBytes} bytes, more than maxArchiveBytes (${settings.maxArchiveBytes})`,
+    );
+  }
+
+  // 2. Stream: sources in order (prefetched), through the archive writer, into the output upload.
+  const duplicates: DuplicatePolicy = config.duplicates ?? 'rename';
+  const names = createNameRegistry(duplicates);
+  let doneBytes = 0;
+  const total = Math.max(1, s.sourceBytes);
+  const progress = (n: number) => {
+    doneBytes += n;
+    ctx.progress(doneBytes, total);
+  };
+  // Sizes and ETags the survey learnt by HEAD; items from listings carry theirs.
+  const withKnown = async (item: SelectedItem): Promise<SelectedItem> => {
+    if (item.kind !== 'object' || item.size !== undefined) return item;
+    const k = s.known.get(knownKey(item));
+    return k
+      ? { ...item, size: k.size, etag: k.etag, lastModified: k.lastModified }
+      : resolveItem(driver, item, signal);
+  };
+  const fetched = prefetchOrdered(
+    mapOrdered(select(), settings.concurrency, withKnown, signal) as AsyncIterable<never>,
+    {
+      driver,
+      concurrency: settings.concurrency,
+      maxBufferedBytes: settings.prefetchBytes,
+      signal,
+      passThrough: (item) => (item as SelectedItem).kind !== 'object',
+    },
+  );
+
+  const skip = (source: string, err: unknown, ref?: { bucket: string; key: string }) => {
+    if (!ignoreError || !BucketJobsError.is(err) || err.code === ErrorCode.Aborted) throw err;
+    tally.record(source, err, ref);
+  };
+
+  async function* entries(): AsyncGenerator<ArchiveEntry> {
+    for await (const f of fetched as AsyncIterable<{
+      item: SelectedItem;
+      body?: AsyncIterable<Uint8Array>;
+      error?: BucketJobsError;
+    }>) {
+      const item = f.item;
+      if (item.kind === 'error') {
+        skip(
+          item.source,
+          item.error,
+          item.key === undefined ? undefined : { bucket: item.bucket ?? '', key: item.key },
+        );
+        continue;
+      }
+      const ref = item.kind === 'object' ? { bucket: item.bucket, key: item.key } : undefined;
+      const source = ref ? `${ref.bucket}/${ref.key}` : item.name;
+      if (f.error) {
+        skip(source, f.error, ref);
+        continue;
+      }
+      let name: string;
+      try {
+        name = names.claim(sanitizeEntryName(item.name));
+      } catch (err) {
+        skip(source, err, ref);
+        continue;
+      }
+      tally.compressFileCount += 1;
+      if (item.kind === 'directory') {
+        yield { name: name.endsWith('/') ? name : `${name}/`, lastModified: item.lastModified };
+        continue;
+      }
+      yield {
+        name,
+        size: item.size,
+        lastModified: item.lastModified,
+        body: counted(f.body, progress),
+      };
+    }
+  }
+
+  const level = levelForType(config.type ?? 'default');
+  const archive =
+    config.format === 'zip'
+      ? zipStream(entries(), {
+          compression: config.compression ?? 'auto',
+          level,
+          password: config.password,
+          duplicates: 'keep', // names were made unique above, under the job's policy
+          signal,
+        })
+      : tarStream(entries(), {
+          gzip: config.format === 'tar.gz' ? { level } : false,
+          duplicates: 'keep',
+          signal,
+        });
+
+  const written = await writeObject(capped(archive, settings.maxArchiveBytes), {
+    driver,
+    bucket: output.bucket,
+    key: output.key,
+    contentType: output.contentType ?? CONTENT_TYPES[config.format],
+    metadata: output.metadata,
+    tags: output.tags,
+    storageClass: output.storageClass,
+    acl: output.acl,
+    upperBound,
+    concurrency: Math.min(settings.concurrency, UPLOAD_CONCURRENCY),
+    signal,
+  });
+  return {
+    bucket: output.bucket,
+    key: output.key,
+    etag: written.etag,
+    versionId: written.versionId,
+    size: written.size,
+    compressFileCount: tally.compressFileCount,
+    errorCount: tally.errorCount,
+    errorFiles: tally.errorFiles,
+  };
+}
