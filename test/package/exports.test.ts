@@ -87,6 +87,18 @@ describe('built package', () => {
     expect(factories.trim()).toBe('function function function function true cbf43926');
   });
 
+  it('loads the cloud-function examples against the built package', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const l = await import('./examples/lambda-handler.mjs');
+       const s = await import('./examples/scf-handler.mjs');
+       const f = await import('./examples/fc-handler.mjs');
+       console.log(typeof l.handler, typeof s.main_handler, typeof f.handler);`,
+    ]);
+    expect(out.trim()).toBe('function function function');
+  });
+
   it('recognises errors across the ESM and CJS copies (the brand, not instanceof)', () => {
     const out = node([
       '--input-type=module',
