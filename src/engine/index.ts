@@ -2,7 +2,18 @@
  * The pure engine: no I/O, no drivers, no SDK, and no `node:*` import at module top level, so it also runs on Deno,
  * Bun and Workers. Native codecs are detected at run time.
  *
+ * - {@link zipStream}: a streaming, ZIP64-correct zip writer; {@link predictZipSize} for stored archives.
+ * - {@link tarStream}: ustar + PAX, optionally gzipped; {@link predictTarSize}.
+ * - Codecs (raw deflate, gzip, compressibility detection) and CRC-32.
+ * - Entry-name safety: {@link sanitizeEntryName}, {@link createNameRegistry}.
+ *
  * @module
  */
 
+export * from './codec/index.js';
 export { crc32, crc32Base64, crc32Portable } from './crc32.js';
+export type { ArchiveEntry, EntryBody, EntryBodySource, EntrySource } from './entry.js';
+export { createNameRegistry, type DuplicatePolicy, MAX_ENTRY_NAME_BYTES, sanitizeEntryName } from './names.js';
+export { iterableToStream } from './streams.js';
+export * from './tar/index.js';
+export * from './zip/index.js';

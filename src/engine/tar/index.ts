@@ -1,0 +1,13 @@
+/**
+ * The tar and tar.gz writer and its size predictor.
+ *
+ * @module
+ */
+
+export { predictTarSize } from './predict.js';
+export {
+  TAR_DETERMINISTIC_EPOCH,
+  type TarOptions,
+  type TarSizeEntry,
+  tarStream,
+} from './writer.js';

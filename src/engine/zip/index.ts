@@ -1,0 +1,13 @@
+/**
+ * The zip module: a streaming, ZIP64-correct zip writer ({@link zipStream}), exact length prediction for stored
+ * archives ({@link predictZipSize}) and resumable checkpoints. Layout decisions: docs/engine/zip.md.
+ *
+ * @module
+ */
+
+export type { ZipCheckpoint, ZipCheckpointEntry } from './checkpoint.js';
+export type { ZipCheckpointOptions, ZipCompression, ZipOptions } from './options.js';
+export type { DataKind } from './plan.js';
+export { predictZipSize, type ZipSizeEntry } from './predict.js';
+export type { EntryRecord } from './records.js';
+export { AUTO_SAMPLE_BYTES, zipStream } from './writer.js';

@@ -1,0 +1,71 @@
+/**
+ * The writer's output: counts archive bytes and batches small chunks. Headers, descriptors and tiny bodies are
+ * copied into one staging buffer so a pull of the stream carries up to 64 KiB rather than one 16-byte descriptor;
+ * larger chunks (body data) pass through untouched, never copied.
+ *
+ * @module
+ */
+
+/** Chunks shorter than this are copied into the staging buffer. */
+const COPY_BELOW = 16 * 1024;
+const STAGE_BYTES = 64 * 1024;
+
+export class Output {
+  /** Archive position of the next byte pushed. */
+  offset: number;
+  #stage: Uint8Array | undefined;
+  #staged = 0;
+  readonly #ready: Uint8Array[] = [];
+
+  constructor(offset: number) {
+    this.offset = offset;
+  }
+
+  /**
+   * Accepts `chunk` and returns the chunks ready to be yielded now (the array is reused: yield them before the next
+   * call).
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    const ready = this.#ready;
+    ready.length = 0;
+    const n = chunk.length;
+    if (n === 0) return ready;
+    this.offset += n;
+    if (n >= COPY_BELOW) {
+      this.#flushInto(ready);
+      ready.push(chunk);
+      return ready;
+    }
+    let src = chunk;
+    while (src.length > 0) {
+      this.#stage ??= new Uint8Array(STAGE_BYTES);
+      const room = STAGE_BYTES - this.#staged;
+      const k = Math.min(room, src.length);
+      this.#stage.set(k === src.length ? src : src.subarray(0, k), this.#staged);
+      this.#staged += k;
+      src = src.subarray(k);
+      if (this.#staged === STAGE_BYTES) this.#flushInto(ready);
+    }
+    return ready;
+  }
+
+  /** Returns whatever is staged, so that every byte pushed so far is yielded. */
+  flush(): Uint8Array[] {
+    const ready = this.#ready;
+    ready.length = 0;
+    this.#flushInto(ready);
+    return ready;
+  }
+
+  #flushInto(ready: Uint8Array[]): void {
+    if (this.#staged === 0 || !this.#stage) return;
+    if (this.#staged === STAGE_BYTES) {
+      ready.push(this.#stage);
+      this.#stage = undefined;
+    } else {
+      // Hand over a right-sized copy and keep the buffer: a 64 KiB buffer behind a 60-byte header would pin memory.
+      ready.push(this.#stage.slice(0, this.#staged));
+    }
+    this.#staged = 0;
+  }
+}
