@@ -17,7 +17,7 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   // The AWS SDK is an optional peer: never bundled, only loaded by drivers/s3.
-  external: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'],
+  external: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/s3-request-presigner'],
   // p-limit (and its yocto-queue) ship ESM only; bundling them keeps the CJS build loadable on every Node 20, not
   // just on 20.19+ where require() of ESM works.
   noExternal: ['p-limit', 'yocto-queue'],

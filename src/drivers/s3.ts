@@ -10,12 +10,13 @@
 
 import {
   CreateBucketCommand,
+  GetObjectCommand,
   HeadBucketCommand,
   PutBucketVersioningCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { BucketJobsError } from '../errors.js';
+import { BucketJobsError, ErrorCode } from '../errors.js';
 import { MiB, type StorePreset, storePresets } from './capabilities.js';
 import { assertUploadId, optionalInt, pageSizeOf, unsupported } from './s3/checks.js';
 import type { S3Context } from './s3/context.js';
@@ -178,6 +179,28 @@ export function s3Driver(options: S3DriverOptions): StorageDriver {
   return {
     name: 's3',
     capabilities: caps,
+    async presignGet(o) {
+      assertObjectRef(o.bucket, o.key);
+      if (!Number.isInteger(o.expiresIn) || o.expiresIn < 1 || o.expiresIn > 604_800) {
+        throw new BucketJobsError(
+          ErrorCode.InvalidArgument,
+          'expiresIn must be 1..604800 seconds (SigV4 allows 7 days)',
+          {
+            ref: o,
+          },
+        );
+      }
+      let presigner: typeof import('@aws-sdk/s3-request-presigner');
+      try {
+        presigner = await import('@aws-sdk/s3-request-presigner');
+      } catch (err) {
+        throw new BucketJobsError(ErrorCode.Unsupported, 'Install @aws-sdk/s3-request-presigner to presign URLs', {
+          cause: err,
+        });
+      }
+      const command = new GetObjectCommand({ Bucket: o.bucket, Key: o.key, VersionId: o.versionId });
+      return presigner.getSignedUrl(client, command, { expiresIn: o.expiresIn });
+    },
     getInstance: () => client,
     createBucket: (bucket, o) => createBucket(ctx, preset, bucket, o),
     head: (o) => head(ctx, o),

@@ -518,6 +518,13 @@ export interface StorageDriver {
    */
   listMultipartUploads(options: ListUploadsOptions): AsyncIterable<UploadInfo>;
 
+  /**
+   * A time-limited URL that GETs the object without credentials. Optional: only drivers whose store can presign have
+   * it (the S3 driver, with `@aws-sdk/s3-request-presigner` installed).
+   * @throws `Unsupported` when the presigner is not installed; `InvalidArgument` for `expiresIn` outside 1..604800.
+   */
+  presignGet?(options: ObjectRef & { readonly expiresIn: number }): Promise<string>;
+
   /** The underlying client or state (the S3Client, the root folder ...), for what the contract does not cover. */
   getInstance(): unknown;
 }

@@ -51,6 +51,10 @@ function check(o: FileCompressOptions, context: ClientContext): CompressSettings
   }
   selectorOf(c);
   assertFlatten(c);
+  const ttl = o.downloadUrlExpiresIn;
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 0 || ttl > 604_800)) {
+    throw invalid('downloadUrlExpiresIn must be 0 (off) to 604800 seconds');
+  }
   assertUserData(o.userData);
   assertCallback(o.callback);
   return {

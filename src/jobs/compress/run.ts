@@ -228,7 +228,16 @@ export async function runCompress(
     concurrency: Math.min(settings.concurrency, UPLOAD_CONCURRENCY),
     signal,
   });
+  const expiresIn = options.downloadUrlExpiresIn ?? 3600;
+  let downloadUrl: string | undefined;
+  if (expiresIn > 0 && driver.presignGet) {
+    // A URL is a convenience: a presigner that is missing or fails leaves it out rather than failing the job.
+    downloadUrl = await driver
+      .presignGet({ bucket: output.bucket, key: output.key, versionId: written.versionId, expiresIn })
+      .catch(() => undefined);
+  }
   return {
+    downloadUrl,
     bucket: output.bucket,
     key: output.key,
     etag: written.etag,

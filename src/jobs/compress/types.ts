@@ -80,6 +80,12 @@ export interface FileCompressOptions {
    */
   readonly maxArchiveBytes?: number | undefined;
   /**
+   * Lifetime in seconds of `result.downloadUrl`, a presigned GET of the archive (as the Alibaba FC demo's redirect),
+   * on drivers that can presign (S3 with `@aws-sdk/s3-request-presigner` installed). 0 turns it off.
+   * @default 3600
+   */
+  readonly downloadUrlExpiresIn?: number | undefined;
+  /**
    * Most entries allowed; the zip central directory is held until the end (about 100 bytes + name per entry).
    * @default 100000
    */
@@ -108,6 +114,8 @@ export interface FileCompressResult {
   readonly errorCount: number;
   /** The first 1000 skipped sources, with reasons. */
   readonly errorFiles: readonly ErrorFile[];
+  /** A presigned GET of the archive, valid for `downloadUrlExpiresIn` seconds; absent where the driver cannot presign. */
+  readonly downloadUrl?: string | undefined;
 }
 
 /** The echoed request in the detail. */

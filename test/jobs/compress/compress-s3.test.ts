@@ -90,6 +90,10 @@ describeS3('createFileCompressJob on radosgw', () => {
 
     const r = await driver.get({ bucket, key: 'out/packed.zip' });
     const zip = new Uint8Array(await new Response(r.body).arrayBuffer());
+    // The presigned URL fetches the same bytes without credentials.
+    expect(detail.result?.downloadUrl).toMatch(/X-Amz-Signature=/);
+    const viaUrl = new Uint8Array(await (await fetch(detail.result?.downloadUrl as string)).arrayBuffer());
+    expect(Buffer.compare(viaUrl, zip)).toBe(0);
     const file = join(dir, 'packed.zip');
     await writeFile(file, zip);
     await checkReaders(
