@@ -8,6 +8,8 @@ import type { StorageDriver } from './drivers/types.js';
 import { BucketJobsError, ErrorCode } from './errors.js';
 import { createFileCompressJob, type FileCompressJob } from './jobs/compress/index.js';
 import type { FileCompressOptions } from './jobs/compress/types.js';
+import { type ConcatJob, concatObjects } from './jobs/concat/index.js';
+import type { ConcatOptions } from './jobs/concat/types.js';
 import { type ClientContext, track } from './jobs/context.js';
 import { memoryJobStore } from './jobs/store.js';
 import { type JobDetail, type JobState, type JobStore, type JobTag, TERMINAL_STATES } from './jobs/types.js';
@@ -63,6 +65,13 @@ export interface Client {
    * @throws `InvalidArgument` for bad options (nothing is started).
    */
   createFileCompressJob(options: FileCompressOptions): Promise<FileCompressJob>;
+  /**
+   * Concatenate objects, in the given order, into one object (COS object concatenation), copying server-side
+   * whatever can be copied and moving through the client only the bytes that must. Resolves with the Job once the
+   * options are checked and the job is recorded.
+   * @throws `InvalidArgument` for bad options (nothing is started).
+   */
+  concatObjects(options: ConcatOptions): Promise<ConcatJob>;
   /** @internal */
   readonly _context: ClientContext;
 }
@@ -94,6 +103,7 @@ export function createClient(options: ClientOptions): Client {
     _context: context,
     getJob: load,
     createFileCompressJob: (o) => createFileCompressJob(context, o),
+    concatObjects: (o) => concatObjects(context, o),
     async listJobs(opts = {}) {
       const limit = opts.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');

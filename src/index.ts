@@ -28,6 +28,13 @@ export { type DeliveryReport, SIGNATURE_HEADER, signBody, verifySignature } from
 export { type CosFileCompressRequest, fromCosFileCompressRequest, toCosJobsDetail } from './jobs/compress/cos.js';
 export type { FileCompressJob } from './jobs/compress/index.js';
 export type * from './jobs/compress/types.js';
+export {
+  type ConcatJob,
+  type CosConcatResponse,
+  type CosConcatResponseOptions,
+  toCosConcatResponse,
+} from './jobs/concat/index.js';
+export type * from './jobs/concat/types.js';
 export { Job, type JobContext } from './jobs/job.js';
 export { type DriverJobStoreOptions, driverJobStore, memoryJobStore } from './jobs/store.js';
 export {

@@ -11,6 +11,7 @@
  */
 
 export * from './codec/index.js';
+export * from './concat/index.js';
 export { crc32, crc32Base64, crc32Portable } from './crc32.js';
 export type { ArchiveEntry, EntryBody, EntryBodySource, EntrySource } from './entry.js';
 export { createNameRegistry, type DuplicatePolicy, MAX_ENTRY_NAME_BYTES, sanitizeEntryName } from './names.js';

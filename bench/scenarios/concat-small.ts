@@ -1,0 +1,1 @@
+export { concatSmall as default } from './concat.js';

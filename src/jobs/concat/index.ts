@@ -1,0 +1,122 @@
+/**
+ * `concatObjects()`: join objects (or byte ranges of them), in order, into one new object, as COS object
+ * concatenation does, with server-side part copies wherever the store's limits allow and the fewest bytes through
+ * the client otherwise. docs/jobs/concat.md explains the planner and the safety rules.
+ *
+ * @module
+ */
+
+import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { assertCallback } from '../callback.js';
+import { type ClientContext, track } from '../context.js';
+import { type Job, startJob } from '../job.js';
+import { assertUserData, positiveInt } from '../validate.js';
+import { type ConcatSettings, ConcatTally, runConcat } from './run.js';
+import { assertRangeShape } from './sources.js';
+import type { ConcatOperation, ConcatOptions, ConcatResult, ConcatSource } from './types.js';
+
+export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_COPY_CONCURRENCY = 16;
+export const DEFAULT_TEMP_PREFIX = '.bucketjobs-tmp/concat/';
+export const DEFAULT_MAX_SOURCES = 100_000;
+/** Inline sources echoed in the job detail, at most. */
+const ECHOED_SOURCES = 100;
+
+export type ConcatJob = Job<ConcatOperation, ConcatResult>;
+
+function invalid(message: string): BucketJobsError {
+  return new BucketJobsError(ErrorCode.InvalidArgument, message);
+}
+
+/** Checks everything that can be checked without I/O; throws `InvalidArgument` (or a `TypeError` for wrong types). */
+function check(o: ConcatOptions, context: ClientContext): ConcatSettings {
+  if (typeof o !== 'object' || o === null) throw new TypeError('concatObjects needs an options object');
+  if (typeof o.output !== 'object' || o.output === null) throw new TypeError('output must be { bucket, key, ... }');
+  assertObjectRef(o.output.bucket, o.output.key);
+  assertWriteAttributes(o.output, context.driver.capabilities, o.output);
+  if (o.sources !== undefined && !Array.isArray(o.sources)) {
+    throw new TypeError('sources must be an array of { bucket, key, versionId?, range? }');
+  }
+  if (o.sourceConfigList !== undefined && !Array.isArray(o.sourceConfigList)) {
+    throw new TypeError('sourceConfigList must be an array of keys or URLs of JSON source lists');
+  }
+  if ((o.sources?.length ?? 0) === 0 && (o.sourceConfigList?.length ?? 0) === 0) {
+    throw invalid('Nothing to concatenate: give sources, sourceConfigList, or both');
+  }
+  (o.sources ?? []).forEach((s: ConcatSource, i) => {
+    if (typeof s !== 'object' || s === null) throw new TypeError(`sources[${i}] must be { bucket, key, ... }`);
+    assertObjectRef(s.bucket, s.key);
+    assertRangeShape(s, `sources[${i}]`);
+  });
+  assertUserData(o.userData);
+  assertCallback(o.callback);
+  const tempPrefix = o.tempPrefix ?? DEFAULT_TEMP_PREFIX;
+  if (typeof tempPrefix !== 'string' || (tempPrefix !== '' && !tempPrefix.endsWith('/'))) {
+    throw invalid('tempPrefix must be a key prefix ending in "/"');
+  }
+  assertObjectRef(o.output.bucket, `${tempPrefix}j0000000000000000000000000000/L1-000000`);
+  return {
+    concurrency: positiveInt('concurrency', o.concurrency, DEFAULT_CONCURRENCY),
+    copyConcurrency: positiveInt('copyConcurrency', o.copyConcurrency, DEFAULT_COPY_CONCURRENCY),
+    uploadPartSize: o.uploadPartSize === undefined ? undefined : positiveInt('uploadPartSize', o.uploadPartSize, 1),
+    tempPrefix,
+    maxSources: positiveInt('maxSources', o.maxSources, DEFAULT_MAX_SOURCES),
+  };
+}
+
+function echo(o: ConcatOptions): ConcatOperation {
+  const count = o.sources?.length ?? 0;
+  return {
+    sources: count <= ECHOED_SOURCES ? o.sources : undefined,
+    sourceCount: count,
+    sourceConfigList: o.sourceConfigList,
+    output: o.output,
+    userData: o.userData,
+  };
+}
+
+/**
+ * Concatenates `sources` (then the lists in `sourceConfigList`), in exactly that order, into `output`. Resolves with
+ * the Job once the options are checked and the job is recorded; `await job.done()` for the result.
+ *
+ * - Every source is HEADed first; the total is checked against the store's limits before anything is written.
+ * - Every part copy and ranged read is pinned to the source's ETag: a source that changes mid-job fails the job with
+ *   `PreconditionFailed`, never a mixed object.
+ * - A failure or cancel aborts the multipart upload and deletes any intermediate objects: nothing is left behind.
+ *
+ * @throws `InvalidArgument` / `TypeError` for bad options (nothing is started).
+ * @example
+ * const job = await concatObjects(context, {
+ *   sources: [{ bucket: 'logs', key: '2026-01-01.log' }, { bucket: 'logs', key: '2026-01-02.log' }],
+ *   output: { bucket: 'logs', key: 'january.log', contentType: 'text/plain' },
+ * });
+ * const { result } = await job.done(); // { size, etag, parts, copiedBytes, uploadedBytes, ... }
+ */
+export async function concatObjects(context: ClientContext, options: ConcatOptions): Promise<ConcatJob> {
+  const settings = check(options, context);
+  const tally = new ConcatTally();
+  const job = await startJob<ConcatOperation, ConcatResult>({
+    tag: 'Concat',
+    operation: echo(options),
+    store: context.store,
+    callback: options.callback,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    run: (ctx) => runConcat(context.driver, options, settings, ctx, tally),
+    partialResult: () => ({
+      bucket: options.output.bucket,
+      key: options.output.key,
+      size: 0,
+      parts: 0,
+      copiedBytes: tally.copiedBytes,
+      uploadedBytes: tally.uploadedBytes,
+      levels: 0,
+      intermediates: 0,
+    }),
+  });
+  return track(context, job);
+}
+
+export { type CosConcatResponse, type CosConcatResponseOptions, toCosConcatResponse } from './cos.js';
+export type * from './types.js';

@@ -1,0 +1,111 @@
+/**
+ * Options and result of `concatObjects()`.
+ *
+ * @module
+ */
+
+import type { CannedAcl } from '../../drivers/types.js';
+import type { JobCallback, JobDetail, JobProgressEvent } from '../types.js';
+
+/** One source object, or a byte range of it. */
+export interface ConcatSource {
+  readonly bucket: string;
+  readonly key: string;
+  /** A version, on versioned buckets; absent means the current one (pinned by its ETag for the whole job). */
+  readonly versionId?: string | undefined;
+  /** Only these bytes, 0-based and inclusive (`{ start: 0, end: 99 }` is the first 100 bytes). */
+  readonly range?: { readonly start: number; readonly end: number } | undefined;
+}
+
+/**
+ * A `sourceConfigList` entry: the key (in the output bucket) or URL of a JSON object listing more sources, as the
+ * COS SCF concat function reads them: an array of `{ url }` / `{ key }` / strings, or `{ sourceList: [...] }`.
+ * Plain keys in the list name objects in the list object's own bucket.
+ */
+export type SourceConfigRef = string | { readonly url?: string | undefined; readonly key?: string | undefined };
+
+/** Where the concatenation goes. It is a new object: nothing of the sources' metadata or tags is kept. */
+export interface ConcatOutput {
+  readonly bucket: string;
+  readonly key: string;
+  readonly contentType?: string | undefined;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+  readonly storageClass?: string | undefined;
+  readonly acl?: CannedAcl | undefined;
+}
+
+export interface ConcatOptions {
+  /** The sources, in output order. Give this, `sourceConfigList`, or both (these first). */
+  readonly sources?: readonly ConcatSource[] | undefined;
+  /** JSON objects listing more sources (COS SCF `sourceConfigList`), appended in order after `sources`. */
+  readonly sourceConfigList?: readonly SourceConfigRef[] | undefined;
+  readonly output: ConcatOutput;
+  /** Printable ASCII, at most 1024 characters, echoed back in the detail and callback. */
+  readonly userData?: string | undefined;
+  readonly callback?: JobCallback<ConcatDetail> | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
+  /**
+   * Upload parts (bytes read through the client) in flight at once. Memory is bounded by
+   * `concurrency × uploadPartSize`: upload parts are held whole, to compute their CRC-32 and to retry them.
+   * @default 4
+   */
+  readonly concurrency?: number | undefined;
+  /**
+   * Parts of any kind in flight at once, server-side part copies included (they hold no bytes in the client).
+   * Never fewer than `concurrency`.
+   * @default 16
+   */
+  readonly copyConcurrency?: number | undefined;
+  /**
+   * The size upload parts (bytes read through the client) aim at; raised to the store's `minPartSize`, and grown
+   * (to 256 MiB at most) only when the output would otherwise need more than `maxParts` parts.
+   * @default 8 MiB
+   */
+  readonly uploadPartSize?: number | undefined;
+  /**
+   * Where intermediate objects go (in the output bucket) when the output needs more than `maxParts` parts; they are
+   * deleted when the job ends, in every case.
+   * @default '.bucketjobs-tmp/concat/'
+   */
+  readonly tempPrefix?: string | undefined;
+  /**
+   * Most sources allowed (their sizes and ETags are held for planning: about 200 bytes each).
+   * @default 100000
+   */
+  readonly maxSources?: number | undefined;
+}
+
+export interface ConcatResult {
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag?: string | undefined;
+  readonly versionId?: string | undefined;
+  /** Bytes of the output. */
+  readonly size: number;
+  /** Parts of the output's multipart upload; 0 when it was one `put` or one `copy`. */
+  readonly parts: number;
+  /** Bytes of the output copied server-side from the sources. */
+  readonly copiedBytes: number;
+  /** Bytes read and uploaded by the client (retried reads included). */
+  readonly uploadedBytes: number;
+  /** Levels of intermediate objects built (0 when one multipart upload was enough). */
+  readonly levels: number;
+  /** Intermediate objects built and deleted again. */
+  readonly intermediates: number;
+  /** Intermediate objects that could not be deleted after a success (retried); delete them yourself. */
+  readonly leftovers?: readonly string[] | undefined;
+}
+
+/** The echoed request in the detail. Long source lists are echoed by count only. */
+export interface ConcatOperation {
+  /** The inline sources, when there are at most 100 of them. */
+  readonly sources?: readonly ConcatSource[] | undefined;
+  readonly sourceCount: number;
+  readonly sourceConfigList?: readonly SourceConfigRef[] | undefined;
+  readonly output: ConcatOutput;
+  readonly userData?: string | undefined;
+}
+
+export type ConcatDetail = JobDetail<ConcatOperation, ConcatResult>;
