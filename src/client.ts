@@ -6,6 +6,8 @@
 
 import type { StorageDriver } from './drivers/types.js';
 import { BucketJobsError, ErrorCode } from './errors.js';
+import { confirmJob, resumeBatchJob, runBatchJob } from './jobs/batch/index.js';
+import type { BatchJob, BatchJobOptions, ResumeBatchJobOptions } from './jobs/batch/types.js';
 import { createFileCompressJob, type FileCompressJob } from './jobs/compress/index.js';
 import type { FileCompressOptions } from './jobs/compress/types.js';
 import { type ConcatJob, concatObjects } from './jobs/concat/index.js';
@@ -72,6 +74,22 @@ export interface Client {
    * @throws `InvalidArgument` for bad options (nothing is started).
    */
   concatObjects(options: ConcatOptions): Promise<ConcatJob>;
+  /**
+   * Run one operation (copy, restore, tag, delete or your own function) over every object of a manifest, with an
+   * S3-format completion report (COS / S3 Batch Operations). See docs/jobs/batch.md.
+   * @throws `InvalidArgument` for bad options (nothing is started).
+   */
+  runBatchJob(options: BatchJobOptions): Promise<BatchJob>;
+  /**
+   * Let a `Suspended` batch job (started with `confirmationRequired`) run.
+   * @throws `NotFound` for an unknown job; `Conflict` when it is not `Suspended`.
+   */
+  confirmJob(jobId: string): Promise<void>;
+  /**
+   * Continue a batch job whose process ended, from its last checkpoint in a shared job store, under the same id.
+   * @throws `NotFound`, `Conflict` (ended, still running, or a different operation) or `InvalidArgument`.
+   */
+  resumeJob(jobId: string, options?: ResumeBatchJobOptions): Promise<BatchJob>;
   /** @internal */
   readonly _context: ClientContext;
 }
@@ -104,6 +122,9 @@ export function createClient(options: ClientOptions): Client {
     getJob: load,
     createFileCompressJob: (o) => createFileCompressJob(context, o),
     concatObjects: (o) => concatObjects(context, o),
+    runBatchJob: (o) => runBatchJob(context, o),
+    confirmJob: (id) => confirmJob(context, id),
+    resumeJob: (id, o) => resumeBatchJob(context, id, o),
     async listJobs(opts = {}) {
       const limit = opts.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');

@@ -18,6 +18,20 @@ import {
   TERMINAL_STATES,
 } from './types.js';
 
+/** States a job's work may move itself between while it runs (batch jobs: priority pauses, cancel and failure). */
+export type WorkState = 'Running' | 'Paused' | 'Cancelling' | 'Failing';
+
+const CRASH = Symbol.for('bucketjobs.simulatedCrash');
+
+/**
+ * True for the abort reason of {@link Job._simulateCrash}: the work must stop at once and write nothing more, as if
+ * its process had died.
+ * @internal For tests of resume.
+ */
+export function isSimulatedCrash(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && (reason as Record<symbol, unknown>)[CRASH] === true;
+}
+
 /** A job id: time first (base36 milliseconds, fixed width), so ids sort by creation; then 80 random bits. */
 export function newJobId(now = Date.now()): string {
   const bytes = crypto.getRandomValues(new Uint8Array(10));
@@ -27,14 +41,17 @@ export function newJobId(now = Date.now()): string {
 
 type Listener<T> = (event: T) => void;
 
+// The empty default of a job kind's own detail fields.
+type NoExtra = {};
+
 interface JobEvents<D> {
   progress: JobProgressEvent;
   state: { readonly jobId: string; readonly state: JobState };
   done: D;
 }
 
-/** What a job kind's work function gets. */
-export interface JobContext {
+/** What a job kind's work function gets. `X` are the kind's own detail fields (batch: `progressSummary` ...). */
+export interface JobContext<X extends object = NoExtra> {
   readonly jobId: string;
   /** Fires on `cancel()`, on the caller's `signal`, and on `client.cancelJob()` from another process. */
   readonly signal: AbortSignal;
@@ -42,19 +59,38 @@ export interface JobContext {
   progress(done: number, total: number): void;
   /** Keep resumable state in the job record (written with the next save). */
   checkpoint(state: unknown): Promise<void>;
+  /** Move the job between the states its work controls (`Running`, `Paused`, `Cancelling`, `Failing`). */
+  setState(state: WorkState): void;
+  /** Update the kind's own detail fields; they are saved with the next save. */
+  update(patch: Partial<X>): void;
 }
 
-export interface StartJobOptions<Op, R> {
+export interface StartJobOptions<Op, R, X extends object = NoExtra> {
   readonly tag: JobTag;
   readonly operation: Op & { readonly userData?: string | undefined };
   readonly store: JobStore;
-  readonly callback?: JobCallback<JobDetail<Op, R>> | undefined;
+  readonly callback?: JobCallback<JobDetail<Op, R> & X> | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
   /** Turns a finished detail into the COS `JobsDetail` shape for URL callbacks. */
-  readonly toCos?: ((detail: JobDetail<Op, R>) => unknown) | undefined;
+  readonly toCos?: ((detail: JobDetail<Op, R> & X) => unknown) | undefined;
   /** The work. Resolves with the result; throws a BucketJobsError to fail the job. */
-  readonly run: (ctx: JobContext) => Promise<R>;
+  readonly run: (ctx: JobContext<X>) => Promise<R>;
+  /** The kind's own detail fields, as they start (batch: `priority`, `progressSummary`). */
+  readonly extra?: X | undefined;
+  /**
+   * Start `Suspended` and run only once confirmed: `job._confirm()` in this process, or `confirmRequested` set on the
+   * record in the job store by another process (seen at the next poll, every `saveIntervalMs`).
+   * @default false
+   */
+  readonly confirmationRequired?: boolean | undefined;
+  /** Continue a job recorded earlier (its process ended): the job keeps its id and creation time. */
+  readonly resume?: { readonly jobId: string; readonly creationTime: string } | undefined;
+  /**
+   * The checkpoint the first record carries, before the work writes its own: a resumed job's last checkpoint, or a
+   * new job's plan (so that a job that dies while `Suspended` can still be resumed).
+   */
+  readonly checkpoint?: unknown;
   /** The partial result to report when `run` fails or is cancelled. */
   readonly partialResult?: (() => R | undefined) | undefined;
   /**
@@ -68,16 +104,23 @@ export interface StartJobOptions<Op, R> {
  * A running or finished job. Not thenable on purpose: `await job` would otherwise wait for the whole job where most
  * code wants the handle. Use `await job.done()` to wait.
  */
-export class Job<Op = unknown, R = unknown> {
+export class Job<Op = unknown, R = unknown, X extends object = NoExtra> {
   readonly id: string;
-  #detail: JobDetail<Op, R>;
+  #detail: JobDetail<Op, R> & X;
   #controller = new AbortController();
-  #listeners: { [K in keyof JobEvents<JobDetail<Op, R>>]?: Set<Listener<JobEvents<JobDetail<Op, R>>[K]>> } = {};
-  #done: Promise<JobDetail<Op, R>>;
+  #listeners: {
+    [K in keyof JobEvents<JobDetail<Op, R> & X>]?: Set<Listener<JobEvents<JobDetail<Op, R> & X>[K]>>;
+  } = {};
+  #done: Promise<JobDetail<Op, R> & X>;
   #settled = false;
+  #confirm!: () => void;
+  #confirmed = new Promise<void>((resolve) => {
+    this.#confirm = resolve;
+  });
+  #crashed = false;
 
   /** @internal Use the client's `create…`/`concat…`/`run…` methods. */
-  constructor(id: string, detail: JobDetail<Op, R>, work: (job: Job<Op, R>) => Promise<JobDetail<Op, R>>) {
+  constructor(id: string, detail: JobDetail<Op, R> & X, work: (job: Job<Op, R, X>) => Promise<JobDetail<Op, R> & X>) {
     this.id = id;
     this.#detail = detail;
     this.#done = work(this).finally(() => {
@@ -98,12 +141,12 @@ export class Job<Op = unknown, R = unknown> {
   }
 
   /** A snapshot of the job's detail. */
-  detail(): JobDetail<Op, R> {
+  detail(): JobDetail<Op, R> & X {
     return structuredClone(this.#detail);
   }
 
   /** Resolves with the finished detail when the job succeeds; rejects with a `BucketJobsError` when it fails or is cancelled. */
-  done(): Promise<JobDetail<Op, R>> {
+  done(): Promise<JobDetail<Op, R> & X> {
     return this.#done;
   }
 
@@ -119,9 +162,9 @@ export class Job<Op = unknown, R = unknown> {
   }
 
   /** Subscribe to `progress`, `state` or `done`; returns the unsubscribe function. */
-  on<K extends keyof JobEvents<JobDetail<Op, R>>>(
+  on<K extends keyof JobEvents<JobDetail<Op, R> & X>>(
     event: K,
-    listener: Listener<JobEvents<JobDetail<Op, R>>[K]>,
+    listener: Listener<JobEvents<JobDetail<Op, R> & X>[K]>,
   ): () => void {
     const all = this.#listeners as Record<string, Set<unknown> | undefined>;
     const set = all[event] ?? new Set<unknown>();
@@ -143,15 +186,43 @@ export class Job<Op = unknown, R = unknown> {
   }
 
   /** @internal */
-  _update(patch: Partial<JobDetail<Op, R>>): void {
+  _update(patch: Partial<JobDetail<Op, R> & X>): void {
     const before = this.#detail.state;
     this.#detail = { ...this.#detail, ...patch };
     if (patch.state !== undefined && patch.state !== before)
       this._emit('state', { jobId: this.id, state: patch.state });
   }
 
+  /** @internal Lets a `Suspended` job run (see {@link StartJobOptions.confirmationRequired}). */
+  _confirm(): void {
+    this.#confirm();
+  }
+
   /** @internal */
-  _emit<K extends keyof JobEvents<JobDetail<Op, R>>>(event: K, value: JobEvents<JobDetail<Op, R>>[K]): void {
+  get _confirmed(): Promise<void> {
+    return this.#confirmed;
+  }
+
+  /**
+   * @internal For tests of resume: stops the job as if its process had died. The work is aborted with a reason that
+   * {@link isSimulatedCrash} recognises, and nothing more is saved to the job store: no checkpoint, no final state.
+   * `done()` rejects with code `Aborted`.
+   */
+  _simulateCrash(): void {
+    this.#crashed = true;
+    const reason = Object.assign(new Error('Simulated crash: the job stopped as if its process had died'), {
+      [CRASH]: true,
+    });
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+
+  /** @internal */
+  get _crashed(): boolean {
+    return this.#crashed;
+  }
+
+  /** @internal */
+  _emit<K extends keyof JobEvents<JobDetail<Op, R> & X>>(event: K, value: JobEvents<JobDetail<Op, R> & X>[K]): void {
     for (const l of this.#listeners[event] ?? []) {
       try {
         l(value);
@@ -164,25 +235,35 @@ export class Job<Op = unknown, R = unknown> {
 
 const now = () => new Date().toISOString();
 
-/** Starts a job: records it as Submitted, then runs its work in the background. Returns the handle at once. */
-export async function startJob<Op, R>(options: StartJobOptions<Op, R>): Promise<Job<Op, R>> {
-  const id = newJobId();
-  const initial: JobDetail<Op, R> = {
+/**
+ * Starts a job: records it as Submitted (or Suspended, with `confirmationRequired`), then runs its work in the
+ * background. Returns the handle at once.
+ */
+export async function startJob<Op, R, X extends object = NoExtra>(
+  options: StartJobOptions<Op, R, X>,
+): Promise<Job<Op, R, X>> {
+  const id = options.resume?.jobId ?? newJobId();
+  const initial = {
     jobId: id,
     tag: options.tag,
-    state: 'Submitted',
+    state: options.confirmationRequired ? 'Suspended' : 'Submitted',
     code: '',
     message: '',
     progress: 0,
-    creationTime: now(),
+    creationTime: options.resume?.creationTime ?? now(),
     operation: options.operation,
-  };
-  await options.store.save(initial);
-  let resolveStarted!: (job: Job<Op, R>) => void;
-  const started = new Promise<Job<Op, R>>((r) => {
+    ...options.extra,
+  } as JobDetail<Op, R> & X;
+  await options.store.save(
+    options.checkpoint === undefined
+      ? (initial as unknown as JobRecord)
+      : ({ ...initial, checkpoint: options.checkpoint } as unknown as JobRecord),
+  );
+  let resolveStarted!: (job: Job<Op, R, X>) => void;
+  const started = new Promise<Job<Op, R, X>>((r) => {
     resolveStarted = r;
   });
-  const job: Job<Op, R> = new Job(id, initial, async (self) => {
+  const job: Job<Op, R, X> = new Job<Op, R, X>(id, initial, async (self) => {
     await started;
     // Start on a later turn, so the caller can subscribe to events before anything happens.
     await new Promise((r) => setTimeout(r, 0));
@@ -192,7 +273,32 @@ export async function startJob<Op, R>(options: StartJobOptions<Op, R>): Promise<
   return job;
 }
 
-async function drive<Op, R>(job: Job<Op, R>, options: StartJobOptions<Op, R>): Promise<JobDetail<Op, R>> {
+/** Waits until a Suspended job is confirmed (here or through the store) or cancelled, polling the store. */
+async function awaitConfirmation(job: Job<never, never, never>, poll: () => Promise<void>, everyMs: number) {
+  let confirmed = false;
+  void job._confirmed.then(() => {
+    confirmed = true;
+  });
+  while (!confirmed) {
+    if (job._signal.aborted) throw abortError(job._signal);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, everyMs);
+      function done() {
+        clearTimeout(timer);
+        job._signal.removeEventListener('abort', done);
+        resolve();
+      }
+      job._signal.addEventListener('abort', done, { once: true });
+      void job._confirmed.then(done);
+    });
+    if (!confirmed && !job._signal.aborted) await poll();
+  }
+}
+
+async function drive<Op, R, X extends object>(
+  job: Job<Op, R, X>,
+  options: StartJobOptions<Op, R, X>,
+): Promise<JobDetail<Op, R> & X> {
   const { store } = options;
   const saveInterval = options.saveIntervalMs ?? 1000;
   const userSignal = options.signal;
@@ -200,17 +306,23 @@ async function drive<Op, R>(job: Job<Op, R>, options: StartJobOptions<Op, R>): P
   if (userSignal?.aborted) onUserAbort();
   else userSignal?.addEventListener('abort', onUserAbort, { once: true });
 
-  let checkpoint: unknown;
+  let checkpoint: unknown = options.checkpoint;
   let lastSave = 0;
   let saving: Promise<void> = Promise.resolve();
   const save = (extra: Partial<JobRecord> = {}): Promise<void> => {
-    // Saves run one after another; each writes the newest detail, and looks for a cancel asked from elsewhere.
+    // A crashed job writes nothing more: its record stays as the last save left it, for resumeJob to pick up.
+    if (job._crashed) return saving;
+    // Saves run one after another; each writes the newest detail, and looks for a cancel (or a confirmation) asked
+    // from elsewhere.
     saving = saving
       .then(async () => {
+        if (job._crashed) return;
         const stored = await store.load(job.id);
         if (stored?.cancelRequested && !TERMINAL_STATES.has(job.state)) {
           job._abort(new BucketJobsError(ErrorCode.Aborted, 'The job was cancelled through the job store'));
         }
+        if (stored?.confirmRequested) job._confirm();
+        if (job._crashed) return;
         await store.save({ ...job.detail(), checkpoint, ...extra } as JobRecord);
       })
       .catch(() => {
@@ -219,12 +331,12 @@ async function drive<Op, R>(job: Job<Op, R>, options: StartJobOptions<Op, R>): P
     return saving;
   };
 
-  const ctx: JobContext = {
+  const ctx: JobContext<X> = {
     jobId: job.id,
     signal: job._signal,
     progress(done, total) {
       const pct = total > 0 ? Math.min(99, Math.floor((done / total) * 100)) : 0;
-      if (pct !== job.progress) job._update({ progress: pct });
+      if (pct !== job.progress) job._update({ progress: pct } as Partial<JobDetail<Op, R> & X>);
       const event: JobProgressEvent = { jobId: job.id, state: job.state, progress: job.progress, done, total };
       job._emit('progress', event);
       try {
@@ -242,13 +354,23 @@ async function drive<Op, R>(job: Job<Op, R>, options: StartJobOptions<Op, R>): P
       checkpoint = state;
       await save();
     },
+    setState(state) {
+      if (TERMINAL_STATES.has(job.state)) return;
+      job._update({ state } as Partial<JobDetail<Op, R> & X>);
+    },
+    update(patch) {
+      job._update(patch as Partial<JobDetail<Op, R> & X>);
+    },
   };
 
   let result: R | undefined;
   let failure: BucketJobsError | undefined;
   try {
     if (job._signal.aborted) throw abortError(job._signal);
-    job._update({ state: 'Running', startTime: now() });
+    if (job.state === 'Suspended') {
+      await awaitConfirmation(job as unknown as Job<never, never, never>, save, saveInterval);
+    }
+    job._update({ state: 'Running', startTime: now() } as Partial<JobDetail<Op, R> & X>);
     lastSave = Date.now();
     await save();
     result = await options.run(ctx);
@@ -265,6 +387,7 @@ async function drive<Op, R>(job: Job<Op, R>, options: StartJobOptions<Op, R>): P
     userSignal?.removeEventListener('abort', onUserAbort);
   }
 
+  if (job._crashed) throw failure ?? abortError(job._signal);
   if (failure) {
     job._update({
       state: failure.code === ErrorCode.Aborted ? 'Cancelled' : 'Failed',
@@ -272,9 +395,9 @@ async function drive<Op, R>(job: Job<Op, R>, options: StartJobOptions<Op, R>): P
       message: failure.message,
       endTime: now(),
       result: options.partialResult?.(),
-    });
+    } as Partial<JobDetail<Op, R> & X>);
   } else {
-    job._update({ state: 'Success', progress: 100, endTime: now(), result });
+    job._update({ state: 'Success', progress: 100, endTime: now(), result } as Partial<JobDetail<Op, R> & X>);
   }
   await save({ checkpoint: undefined });
   const detail = job.detail();

@@ -7,7 +7,8 @@
 
 /**
  * Job states. Every job moves `Submitted → Running → Success | Failed | Cancelled`, as COS jobs do. Batch jobs add
- * the S3 Batch Operations states they need (`Suspended` until confirmed, `Paused`, `Cancelling`, `Failing`).
+ * the S3 Batch Operations states they need (`Suspended` until confirmed, `Paused`, `Cancelling`, `Failing`); the
+ * S3 names of these states are in docs/jobs/batch.md (`Running` is S3 `Active`, `Success` is `Complete`).
  */
 export type JobState =
   | 'Submitted'
@@ -101,6 +102,11 @@ export interface JobStore {
 export interface JobRecord extends JobDetail {
   /** Set by `client.cancelJob()` from any process; the running process sees it at its next save. */
   readonly cancelRequested?: boolean | undefined;
+  /**
+   * Set by `client.confirmJob()` from any process for a `Suspended` job (S3 `UpdateJobStatus` to `Ready`); the
+   * waiting process sees it at its next poll and starts.
+   */
+  readonly confirmRequested?: boolean | undefined;
   /** The job kind's own resumable state. */
   readonly checkpoint?: unknown;
 }
