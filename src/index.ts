@@ -41,8 +41,10 @@ export { Job, type JobContext } from './jobs/job.js';
 export { type DriverJobStoreOptions, driverJobStore, memoryJobStore } from './jobs/store.js';
 export {
   type CallbackTarget,
+  type CommonJobOptions,
   type JobCallback,
   type JobDetail,
+  type JobOutput,
   type JobProgressEvent,
   type JobRecord,
   type JobState,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { CannedAcl } from '../drivers/types.js';
+
 /**
  * Job states. Every job moves `Submitted → Running → Success | Failed | Cancelled`, as COS jobs do. Batch jobs add
  * the S3 Batch Operations states they need (`Suspended` until confirmed, `Paused`, `Cancelling`, `Failing`); the
@@ -86,6 +88,28 @@ export interface CallbackTarget {
    * @default 10000
    */
   readonly timeoutMs?: number | undefined;
+}
+
+/** Where a job writes its output object, and what the object is written with. */
+export interface JobOutput {
+  readonly bucket: string;
+  readonly key: string;
+  readonly contentType?: string | undefined;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+  readonly storageClass?: string | undefined;
+  readonly acl?: CannedAcl | undefined;
+}
+
+/** Options every job kind takes. */
+export interface CommonJobOptions<D extends JobDetail> {
+  /** Printable ASCII, at most 1024 characters, echoed back in the detail and callback (COS `UserData`). */
+  readonly userData?: string | undefined;
+  /** Called, or POSTed to, when the job ends. */
+  readonly callback?: JobCallback<D> | undefined;
+  /** Cancels the job, as `job.cancel()` does: nothing is left behind. */
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
 }
 
 /** Where job records live between processes; see `memoryJobStore()` and `driverJobStore()`. */

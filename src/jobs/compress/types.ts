@@ -4,24 +4,14 @@
  * @module
  */
 
-import type { CannedAcl } from '../../drivers/types.js';
 import type { DuplicatePolicy } from '../../engine/names.js';
-import type { JobCallback, JobDetail, JobProgressEvent } from '../types.js';
+import type { CommonJobOptions, JobDetail, JobOutput } from '../types.js';
 import type { Flatten, Selection, SourceSpec } from './select.js';
 
 export type { Flatten, Selection, SourceSpec };
 
-/** Where the archive goes. */
-export interface CompressOutput {
-  readonly bucket: string;
-  readonly key: string;
-  /** @default 'application/zip', 'application/x-tar' or 'application/gzip' by format */
-  readonly contentType?: string | undefined;
-  readonly metadata?: Readonly<Record<string, string>> | undefined;
-  readonly tags?: Readonly<Record<string, string>> | undefined;
-  readonly storageClass?: string | undefined;
-  readonly acl?: CannedAcl | undefined;
-}
+/** Where the archive goes. `contentType` defaults to `application/zip`, `application/x-tar` or `application/gzip`. */
+export type CompressOutput = JobOutput;
 
 export interface FileCompressConfig extends Selection {
   /** COS `Format`. */
@@ -53,16 +43,11 @@ export interface FileCompressConfig extends Selection {
   readonly ignoreError?: boolean | undefined;
 }
 
-export interface FileCompressOptions {
+export interface FileCompressOptions extends CommonJobOptions<FileCompressDetail> {
   /** The bucket the sources are in (COS: the bucket the request is sent to). */
   readonly bucket: string;
   readonly output: CompressOutput;
   readonly config: FileCompressConfig;
-  /** Printable ASCII, at most 1024 characters, echoed back in the detail and callback. */
-  readonly userData?: string | undefined;
-  readonly callback?: JobCallback<FileCompressDetail> | undefined;
-  readonly signal?: AbortSignal | undefined;
-  readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
   /**
    * Sources read at once (HEADs and prefetching GETs), and parts uploaded at once.
    * @default 8

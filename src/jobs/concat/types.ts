@@ -4,8 +4,7 @@
  * @module
  */
 
-import type { CannedAcl } from '../../drivers/types.js';
-import type { JobCallback, JobDetail, JobProgressEvent } from '../types.js';
+import type { CommonJobOptions, JobDetail, JobOutput } from '../types.js';
 
 /** One source object, or a byte range of it. */
 export interface ConcatSource {
@@ -25,27 +24,15 @@ export interface ConcatSource {
 export type SourceConfigRef = string | { readonly url?: string | undefined; readonly key?: string | undefined };
 
 /** Where the concatenation goes. It is a new object: nothing of the sources' metadata or tags is kept. */
-export interface ConcatOutput {
-  readonly bucket: string;
-  readonly key: string;
-  readonly contentType?: string | undefined;
-  readonly metadata?: Readonly<Record<string, string>> | undefined;
-  readonly tags?: Readonly<Record<string, string>> | undefined;
-  readonly storageClass?: string | undefined;
-  readonly acl?: CannedAcl | undefined;
-}
+/** Where the concatenated object goes. */
+export type ConcatOutput = JobOutput;
 
-export interface ConcatOptions {
+export interface ConcatOptions extends CommonJobOptions<ConcatDetail> {
   /** The sources, in output order. Give this, `sourceConfigList`, or both (these first). */
   readonly sources?: readonly ConcatSource[] | undefined;
   /** JSON objects listing more sources (COS SCF `sourceConfigList`), appended in order after `sources`. */
   readonly sourceConfigList?: readonly SourceConfigRef[] | undefined;
   readonly output: ConcatOutput;
-  /** Printable ASCII, at most 1024 characters, echoed back in the detail and callback. */
-  readonly userData?: string | undefined;
-  readonly callback?: JobCallback<ConcatDetail> | undefined;
-  readonly signal?: AbortSignal | undefined;
-  readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
   /**
    * Upload parts (bytes read through the client) in flight at once. Memory is bounded by
    * `concurrency × uploadPartSize`: upload parts are held whole, to compute their CRC-32 and to retry them.
