@@ -98,24 +98,8 @@ async function main(): Promise<number> {
   // A partial run (--quick, or only some contenders) would replace a full table with a partial one: print only.
   const write = values['no-write'] ? false : (values.write ?? (!quick && only.length === 0));
 
-  // Fault profile of the proxy: the --latency option plus anything in BJ_PROXY_* variables.
-  const rules: FaultRule[] = [];
-  let profile = values.direct
-    ? 'none (--direct): the client talks to the server itself'
-    : 'counts bytes, injects no faults';
-  let suffix = '';
-  if (values.latency !== undefined) {
-    const { rules: lat } = rulesFromEnv({ BJ_PROXY_LATENCY_MS: values.latency });
-    rules.push(...lat);
-    profile = `first-byte latency ${values.latency} ms on every request`;
-    suffix += `-latency-${values.latency}ms`;
-  }
   const envProfile = rulesFromEnv(process.env);
-  if (envProfile.rules.length > 0) {
-    profile += `; BJ_PROXY_* rules ${JSON.stringify(envProfile.rules)}`;
-    suffix += '-faults';
-  }
-  if (values.direct && rules.length + envProfile.rules.length > 0) {
+  if (values.direct && (values.latency !== undefined || envProfile.rules.length > 0)) {
     throw new TypeError('--direct bypasses the proxy: it cannot be combined with --latency or BJ_PROXY_* rules');
   }
 
@@ -140,7 +124,7 @@ async function main(): Promise<number> {
   try {
     server = await startServer(log);
     const direct = server.access;
-    if (!values.direct) proxy = await startFaultProxy({ target: direct.endpoint, rules, env: process.env });
+    if (!values.direct) proxy = await startFaultProxy({ target: direct.endpoint, env: process.env });
     const viaProxy = proxy ? { ...direct, endpoint: proxy.endpoint } : direct;
     const machine = await describeMachine();
     const client = s3Client(direct);
@@ -157,8 +141,8 @@ async function main(): Promise<number> {
         only,
         write,
         machine,
-        profile,
-        suffix,
+        latency: values.latency,
+        envRules: envProfile.rules,
         argv: process.argv.slice(2),
       });
     }
@@ -179,8 +163,10 @@ interface RunSettings {
   readonly only: readonly string[];
   readonly write: boolean;
   readonly machine: string;
-  readonly profile: string;
-  readonly suffix: string;
+  /** `--latency`, which overrides a scenario's own. */
+  readonly latency: string | undefined;
+  /** Rules from BJ_PROXY_* variables (the proxy applies them itself). */
+  readonly envRules: readonly FaultRule[];
   readonly argv: readonly string[];
 }
 
@@ -193,6 +179,22 @@ async function runScenario({ file, scenario }: LoadedScenario, o: RunSettings): 
     quick: o.quick,
     client: (overrides) => s3Client(o.server.access, overrides),
   };
+  // Fault profile of the proxy: --latency, else the scenario's own latency, plus anything in BJ_PROXY_* variables.
+  const latency = o.latency ?? (o.proxy ? scenario.latency : undefined);
+  let profile = o.proxy ? 'counts bytes, injects no faults' : 'none (--direct): the client talks to the server itself';
+  let suffix = '';
+  const rules: FaultRule[] = [];
+  if (latency !== undefined) {
+    rules.push(...rulesFromEnv({ BJ_PROXY_LATENCY_MS: latency }).rules);
+    profile = `first-byte latency ${latency} ms on every request`;
+    // A scenario's own latency is part of its identity; only an override names a section of its own.
+    if (o.latency !== undefined && o.latency !== scenario.latency) suffix += `-latency-${latency}ms`;
+  }
+  if (o.envRules.length > 0) {
+    profile += `; BJ_PROXY_* rules ${JSON.stringify(o.envRules)}`;
+    suffix += '-faults';
+  }
+  o.proxy?.setRules(rules);
   log(`\n== ${scenario.name}: ${scenario.description}`);
   const loadAtStart = loadavg()[0] ?? Number.NaN;
   await o.client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -229,7 +231,7 @@ async function runScenario({ file, scenario }: LoadedScenario, o: RunSettings): 
         const label = measured ? `run ${run + 1}/${o.runs}` : `warm-up ${round + 1}/${o.warmup}`;
         try {
           const result = await runInChild(
-            { file, contender: name, s3: o.viaProxy, bucket, params, output, run: round },
+            { file, scenario: scenario.name, contender: name, s3: o.viaProxy, bucket, params, output, run: round },
             () => o.proxy?.resetStats(),
           );
           const f = figures(result, o.proxy?.stats());
@@ -256,15 +258,15 @@ async function runScenario({ file, scenario }: LoadedScenario, o: RunSettings): 
   }
 
   const report = {
-    id: scenario.name + o.suffix,
-    title: `${scenario.name}${o.suffix ? ` (${o.suffix.slice(1)})` : ''}`,
+    id: scenario.name + suffix,
+    title: `${scenario.name}${suffix ? ` (${suffix.slice(1)})` : ''}`,
     description: scenario.description,
     bytes: params.bytes,
     runsPerContender: o.runs,
     machine: o.machine,
     load: [loadAtStart, loadavg()[0] ?? Number.NaN] as const,
     server: o.server.description,
-    profile: o.profile,
+    profile,
     command: ['npm run bench', ...(o.argv.length ? ['--', ...o.argv] : [])].join(' '),
     date: new Date().toISOString().slice(0, 10),
     outcomes: scenario.contenders

@@ -2,7 +2,7 @@
  * Pack benchmarks (issue 5): objects in a bucket → one zip archive written back to the bucket, on radosgw.
  *
  * - `pack-small`: 2,000 objects of 64 KiB of text (JSON/Markdown/CSV, 125 MiB), deflate level 6. Meant to run with
- *   a first-byte latency like a real object store's: `npm run bench -- --scenario pack-small --latency 20`.
+ *   a first-byte latency like a real object store's: the scenario sets 20 ms (`--latency` overrides it).
  * - `pack-large`: 4 objects of 256 MiB of incompressible bytes (1 GiB), stored. A `GET→PUT` contender copies the
  *   same objects in the same run (what bench/scenarios/baseline.ts measures, for the same bytes): the floor for any
  *   job that reads and writes them once.
@@ -19,7 +19,6 @@
  * contender is also downloaded whole and read by Info-ZIP `unzip -t` (every byte against its CRC) and Python
  * `zipfile`; later outputs of that contender must have the same length.
  *
- * The scenarios are in `scenarios`; the default export is the first, for harnesses that take one scenario per file.
  *
  * @module
  */
@@ -397,6 +396,7 @@ async function verify(ctx: VerifyContext<Params>): Promise<void> {
 function scenario(s: {
   name: string;
   description: string;
+  latency?: string;
   params: Pick<Params, 'count' | 'size' | 'data' | 'compression'>;
   quickCount: number;
   contenders: readonly Contender<Params>[];
@@ -404,6 +404,7 @@ function scenario(s: {
   return defineScenario<Params>({
     name: s.name,
     description: s.description,
+    latency: s.latency,
     async seed(ctx) {
       const count = ctx.quick ? s.quickCount : s.params.count;
       return seedSources(ctx, { ...s.params, count, bytes: count * s.params.size });
@@ -417,7 +418,8 @@ export const scenarios: readonly Scenario<Params>[] = [
   scenario({
     name: 'pack-small',
     description:
-      'Pack 2,000 objects of 64 KiB of text (JSON/Markdown/CSV, 125 MiB) into one zip in the bucket, deflate level 6. Run it with `--latency 20` for a real store’s first-byte latency.',
+      'Pack 2,000 objects of 64 KiB of text (JSON/Markdown/CSV, 125 MiB) into one zip in the bucket, deflate level 6, with 20 ms of first-byte latency on every request (a real store’s round trip).',
+    latency: '20',
     params: { count: 2000, size: 64 * KiB, data: 'text', compression: 'deflate' },
     quickCount: 500,
     contenders: [bucketjobs('bucketjobs', undefined), bucketjobs('bucketjobs c32', 32), s3zip, archiverUpload],
@@ -431,5 +433,3 @@ export const scenarios: readonly Scenario<Params>[] = [
     contenders: [bucketjobs('bucketjobs', undefined), getPut, s3zip, archiverUpload],
   }),
 ];
-
-export default scenarios[0] as Scenario<Params>;

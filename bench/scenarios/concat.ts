@@ -1,7 +1,7 @@
 /**
  * Concatenation: join many objects, in order, into one.
  *
- * - `concat-large` (the default export): 100 sources of 8 MiB (800 MiB). Every source is above S3's 5 MiB part
+ * - `concat-large`: 100 sources of 8 MiB (800 MiB). Every source is above S3's 5 MiB part
  *   minimum, so a server-side concat moves no payload through the client.
  * - `concat-small` (export `concatSmall`): 2,000 sources of 100 KiB (195 MiB). Every source is below the minimum, so
  *   every byte must pass through the client; MinIO's composeObject refuses such input.

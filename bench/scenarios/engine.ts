@@ -17,8 +17,7 @@
  * - No S3 involved: the harness still starts its server for every scenario; these scenarios do not touch it (the
  *   bytes columns show 0).
  *
- * The scenarios are in `scenarios` (one per case); the default export is the first, for harnesses that take one
- * scenario per file.
+ * The scenarios are in `scenarios` (one per case).
  *
  * @module
  */
@@ -756,5 +755,3 @@ export const scenarios: readonly Scenario<Params>[] = [
     contenders: ['bucketjobs', 'archiver'],
   }),
 ];
-
-export default scenarios[0] as Scenario<Params>;

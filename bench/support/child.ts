@@ -12,7 +12,7 @@
 import { timedPipeline } from './processes.js';
 import { s3Client } from './s3.js';
 import {
-  loadScenarioFile,
+  loadScenarioByName,
   type ProcessFigures,
   type RunContext,
   type RunOutput,
@@ -22,6 +22,8 @@ import {
 
 export interface ChildJob {
   readonly file: string;
+  /** Which of the file's scenarios. */
+  readonly scenario: string;
   readonly contender: string;
   readonly s3: S3Access;
   readonly bucket: string;
@@ -58,7 +60,7 @@ function send(message: ChildMessage): Promise<void> {
 async function main(): Promise<void> {
   const job = JSON.parse(process.env.BJ_BENCH_JOB ?? 'null') as ChildJob | null;
   if (!job) throw new Error('BJ_BENCH_JOB is not set: this file is started by bench/run.ts');
-  const { scenario } = await loadScenarioFile(job.file);
+  const scenario = await loadScenarioByName(job.file, job.scenario);
   const contender = scenario.contenders.find((c) => c.name === job.contender);
   if (!contender) throw new Error(`no contender ${job.contender} in ${scenario.name}`);
 

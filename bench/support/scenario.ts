@@ -1,6 +1,6 @@
 /**
- * What a benchmark scenario is, and how the harness finds them: every file in `bench/scenarios/` default-exports one
- * {@link defineScenario}. See bench/README.md for a walk-through.
+ * What a benchmark scenario is, and how the harness finds them: every file in `bench/scenarios/` exports one or more
+ * {@link defineScenario} results (default, named, or in an exported array). See bench/README.md for a walk-through.
  *
  * Life of a scenario in one `npm run bench`:
  * 1. `seed(ctx)` runs once, in the harness process, straight against the server (not through the proxy, not timed).
@@ -115,6 +115,11 @@ export interface Scenario<P extends ScenarioParams = ScenarioParams> {
   seed(ctx: SeedContext): Promise<P>;
   /** Throws when a run's output is wrong (size, checksum, content). */
   verify(ctx: VerifyContext<P>): Promise<void>;
+  /**
+   * First-byte latency the proxy adds to every request when the command line gives no `--latency`: `'20'` or a
+   * range `'20-100'` (ms). For scenarios whose point is a real store's round trips (many small objects).
+   */
+  readonly latency?: string | undefined;
   /** The first one named `bucketjobs` is the reference for the ratios (else the first one). */
   readonly contenders: readonly Contender<P>[];
 }
@@ -143,12 +148,38 @@ export interface LoadedScenario {
 export async function loadScenarios(): Promise<LoadedScenario[]> {
   const files = (await readdir(SCENARIO_DIR)).filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')).sort();
   const out: LoadedScenario[] = [];
-  for (const f of files) out.push(await loadScenarioFile(`${SCENARIO_DIR}${f}`));
+  for (const f of files) out.push(...(await loadScenarioFile(`${SCENARIO_DIR}${f}`)));
+  const names = out.map((s) => s.scenario.name);
+  const twice = names.filter((n, i) => names.indexOf(n) !== i);
+  if (twice.length > 0) throw new TypeError(`scenario names used twice: ${[...new Set(twice)].join(', ')}`);
   return out.sort((a, b) => a.scenario.name.localeCompare(b.scenario.name));
 }
 
-export async function loadScenarioFile(file: string): Promise<LoadedScenario> {
-  const mod = (await import(pathToFileURL(file).href)) as { default?: Scenario };
-  if (!mod.default?.contenders) throw new TypeError(`${file} must default-export defineScenario({ ... })`);
-  return { file, scenario: mod.default };
+const isScenario = (v: unknown): v is Scenario =>
+  typeof v === 'object' &&
+  v !== null &&
+  Array.isArray((v as Scenario).contenders) &&
+  typeof (v as Scenario).name === 'string';
+
+/**
+ * The scenarios one file exports: the default export, every named export that is a scenario, and the members of an
+ * exported array of scenarios (as `export const scenarios = [...]`), each once.
+ */
+export async function loadScenarioFile(file: string): Promise<LoadedScenario[]> {
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const found = new Set<Scenario>();
+  for (const value of Object.values(mod)) {
+    if (isScenario(value)) found.add(value);
+    else if (Array.isArray(value)) for (const v of value) if (isScenario(v)) found.add(v);
+  }
+  if (found.size === 0)
+    throw new TypeError(`${file} must export defineScenario({ ... }) (default, named or in an array)`);
+  return [...found].map((scenario) => ({ file, scenario }));
+}
+
+/** The scenario named `name` in `file` (for a run's child process). */
+export async function loadScenarioByName(file: string, name: string): Promise<Scenario> {
+  const hit = (await loadScenarioFile(file)).find((s) => s.scenario.name === name);
+  if (!hit) throw new TypeError(`no scenario ${name} in ${file}`);
+  return hit.scenario;
 }

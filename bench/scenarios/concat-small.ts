@@ -1,1 +1,0 @@
-export { concatSmall as default } from './concat.js';
