@@ -80,7 +80,7 @@ memstore device bytes = ${S3_RGW_MEM_BYTES:-4294967296}
 osd class update on start = false
 osd crush update on start = false
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw data = $DIR/rgw
 rgw enable ops log = false
 CONF

@@ -4,7 +4,7 @@
  * @module
  */
 
-export { predictTarSize } from './predict.js';
+export { createTarSizePredictor, predictTarSize, type TarSizePredictor } from './predict.js';
 export {
   TAR_DETERMINISTIC_EPOCH,
   type TarOptions,

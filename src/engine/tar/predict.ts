@@ -11,13 +11,22 @@ import { createNameRegistry } from '../names.js';
 import { padTo } from './records.js';
 import { planEntry, resolveTarOptions, type TarOptions, type TarSizeEntry, trailerLength } from './writer.js';
 
+/** Adds entries one at a time and tells the archive's length so far; see {@link createTarSizePredictor}. */
+export interface TarSizePredictor {
+  /** Adds the next entry, in archive order. @throws {BucketJobsError} for an entry the writer would reject. */
+  add(entry: TarSizeEntry): void;
+  /** Entries added so far. */
+  readonly count: number;
+  /** The length of a tar of the entries added so far, end-of-archive blocks included. */
+  size(): number;
+}
+
 /**
- * Bytes {@link tarStream} writes for these entries and options. Give the same `lastModified` (or `deterministic`)
- * as to the writer: a time with milliseconds adds a pax record.
+ * {@link predictTarSize} one entry at a time, for entries that arrive asynchronously.
  *
- * @throws {BucketJobsError} `InvalidArgument` with `gzip` set, or for an entry the writer would reject.
+ * @throws {BucketJobsError} `InvalidArgument` with `gzip` set.
  */
-export function predictTarSize(entries: Iterable<TarSizeEntry>, options?: TarOptions): number {
+export function createTarSizePredictor(options?: TarOptions): TarSizePredictor {
   const o = resolveTarOptions(options);
   if (o.gzipLevel !== undefined) {
     throw new BucketJobsError(
@@ -27,9 +36,28 @@ export function predictTarSize(entries: Iterable<TarSizeEntry>, options?: TarOpt
   }
   const names = createNameRegistry(o.duplicates);
   let total = 0;
-  for (const entry of entries) {
-    const plan = planEntry(entry, o, names);
-    total += plan.header.length + padTo(plan.size);
-  }
-  return total + trailerLength(total, o.blockingFactor);
+  let count = 0;
+  return {
+    add(entry) {
+      const plan = planEntry(entry, o, names);
+      total += plan.header.length + padTo(plan.size);
+      count++;
+    },
+    get count() {
+      return count;
+    },
+    size: () => total + trailerLength(total, o.blockingFactor),
+  };
+}
+
+/**
+ * Bytes {@link tarStream} writes for these entries and options. Give the same `lastModified` (or `deterministic`)
+ * as to the writer: a time with milliseconds adds a pax record.
+ *
+ * @throws {BucketJobsError} `InvalidArgument` with `gzip` set, or for an entry the writer would reject.
+ */
+export function predictTarSize(entries: Iterable<TarSizeEntry>, options?: TarOptions): number {
+  const predictor = createTarSizePredictor(options);
+  for (const entry of entries) predictor.add(entry);
+  return predictor.size();
 }

@@ -8,6 +8,6 @@
 export type { ZipCheckpoint, ZipCheckpointEntry } from './checkpoint.js';
 export type { ZipCheckpointOptions, ZipCompression, ZipOptions } from './options.js';
 export type { DataKind } from './plan.js';
-export { predictZipSize, type ZipSizeEntry } from './predict.js';
+export { createZipSizePredictor, predictZipSize, type ZipSizeEntry, type ZipSizePredictor } from './predict.js';
 export type { EntryRecord } from './records.js';
 export { AUTO_SAMPLE_BYTES, zipStream } from './writer.js';

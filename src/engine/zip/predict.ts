@@ -15,6 +15,62 @@ import { centralHeaderLength, descriptorLength, endLength, localHeaderLength } f
 /** What {@link predictZipSize} needs of an entry: its metadata, no body. */
 export type ZipSizeEntry = Omit<ArchiveEntry, 'body'>;
 
+/** Adds entries one at a time and tells the archive's length so far; see {@link createZipSizePredictor}. */
+export interface ZipSizePredictor {
+  /**
+   * Adds the next entry, in archive order.
+   * @throws {BucketJobsError} `InvalidArgument` when its length depends on the data, or for an entry zipStream
+   *   would refuse (the predictor is then unusable).
+   */
+  add(entry: ZipSizeEntry): void;
+  /** Entries added so far. */
+  readonly count: number;
+  /** The length of an archive of the entries added so far: local records, central directory and end records. */
+  size(): number;
+}
+
+/**
+ * {@link predictZipSize} one entry at a time, for entries that arrive asynchronously (a listing): memory is the
+ * duplicate-name registry (one string per entry) and a few numbers.
+ *
+ * @throws {TypeError} for a wrong option.
+ */
+export function createZipSizePredictor(options?: ZipOptions): ZipSizePredictor {
+  const opts = resolveZipOptions(options);
+  if (opts.resume) throw new TypeError('predictZipSize predicts whole archives: remove options.resume');
+  const names = createNameRegistry(opts.duplicates);
+  let offset = 0;
+  let cdSize = 0;
+  let count = 0;
+  return {
+    add(entry) {
+      const base = describeEntry(entry, names, opts);
+      const dataLength = predictableDataLength(base, opts);
+      if (typeof dataLength === 'string') {
+        throw new BucketJobsError(
+          ErrorCode.InvalidArgument,
+          `Cannot predict the zip's length: entry ${JSON.stringify(base.name)} ${dataLength}. Only archives whose ` +
+            `entries are all stored (compression 'store', or deflate level 0) with a known size can be predicted`,
+        );
+      }
+      const { rec } = layoutEntry(base, base.compression === 'store' ? 'store' : 'deflate', opts);
+      rec.offset = offset;
+      rec.size = base.declaredSize as number;
+      rec.compressedSize = dataLength;
+      offset +=
+        localHeaderLength(rec, base.nameBytes.length) +
+        dataLength +
+        (rec.descriptor ? descriptorLength(rec.zip64Local) : 0);
+      cdSize += centralHeaderLength(rec, base.nameBytes.length, base.commentBytes.length, opts.zip64Always);
+      count++;
+    },
+    get count() {
+      return count;
+    },
+    size: () => offset + cdSize + endLength(count, cdSize, offset, opts.comment.length, opts.zip64Always),
+  };
+}
+
 /**
  * Predicts the byte length of `zipStream(entries, options)` exactly, without reading any body: for a
  * `Content-Length`, or to plan multipart part boundaries. `entries` must be what will be passed to zipStream, in the
@@ -28,35 +84,10 @@ export type ZipSizeEntry = Omit<ArchiveEntry, 'body'>;
  * const length = predictZipSize([{ name: 'a.bin', size: 1024 }], { compression: 'store' });
  */
 export function predictZipSize(entries: Iterable<ZipSizeEntry>, options?: ZipOptions): number {
-  const opts = resolveZipOptions(options);
-  if (opts.resume) throw new TypeError('predictZipSize predicts whole archives: remove options.resume');
+  const predictor = createZipSizePredictor(options);
   if (typeof (entries as Iterable<ZipSizeEntry> | undefined)?.[Symbol.iterator] !== 'function') {
     throw new TypeError('entries must be an Iterable of { name, size, ... }');
   }
-  const names = createNameRegistry(opts.duplicates);
-  let offset = 0;
-  let cdSize = 0;
-  let count = 0;
-  for (const entry of entries) {
-    const base = describeEntry(entry, names, opts);
-    const dataLength = predictableDataLength(base, opts);
-    if (typeof dataLength === 'string') {
-      throw new BucketJobsError(
-        ErrorCode.InvalidArgument,
-        `Cannot predict the zip's length: entry ${JSON.stringify(base.name)} ${dataLength}. Only archives whose ` +
-          `entries are all stored (compression 'store', or deflate level 0) with a known size can be predicted`,
-      );
-    }
-    const { rec } = layoutEntry(base, base.compression === 'store' ? 'store' : 'deflate', opts);
-    rec.offset = offset;
-    rec.size = base.declaredSize as number;
-    rec.compressedSize = dataLength;
-    offset +=
-      localHeaderLength(rec, base.nameBytes.length) +
-      dataLength +
-      (rec.descriptor ? descriptorLength(rec.zip64Local) : 0);
-    cdSize += centralHeaderLength(rec, base.nameBytes.length, base.commentBytes.length, opts.zip64Always);
-    count++;
-  }
-  return offset + cdSize + endLength(count, cdSize, offset, opts.comment.length, opts.zip64Always);
+  for (const entry of entries) predictor.add(entry);
+  return predictor.size();
 }

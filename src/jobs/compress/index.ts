@@ -57,7 +57,13 @@ function check(o: FileCompressOptions, context: ClientContext): CompressSettings
   }
   assertUserData(o.userData);
   assertCallback(o.callback);
+  const single = o.maxSinglePutBytes;
+  if (single !== undefined && (typeof single !== 'number' || !Number.isSafeInteger(single) || single < 0)) {
+    throw invalid(`maxSinglePutBytes must be 0 (off) or a positive integer, got ${String(single)}`);
+  }
+  const maxPut = context.driver.capabilities.maxPutSize;
   return {
+    maxSinglePutBytes: Math.min(single ?? maxPut, maxPut),
     concurrency: positiveInt('concurrency', o.concurrency, DEFAULT_CONCURRENCY),
     prefetchBytes: positiveInt('prefetchBytes', o.prefetchBytes, DEFAULT_PREFETCH_BYTES),
     maxArchiveBytes: positiveInt('maxArchiveBytes', o.maxArchiveBytes, DEFAULT_MAX_ARCHIVE_BYTES),

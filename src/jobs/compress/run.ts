@@ -1,6 +1,7 @@
 /**
- * The work of a pack job: survey, then stream every source in order through the archive writer into a multipart
- * upload of the output. Nothing is written before the survey has checked the limits; a failure or cancel aborts the
+ * The work of a pack job: survey, then stream every source in order through the archive writer into the output: one
+ * streamed PUT when the survey could predict the archive's exact length (stored zip, plain tar), else a multipart
+ * upload. Nothing is written before the survey has checked the limits; a failure or cancel aborts the
  * upload, so the output appears complete or not at all.
  *
  * Memory: `prefetchBytes` of small sources ahead of the writer, a few chunks inside the writer, and
@@ -11,16 +12,15 @@
  */
 
 import type { StorageDriver } from '../../drivers/types.js';
-import { levelForType } from '../../engine/codec/index.js';
 import type { ArchiveEntry } from '../../engine/entry.js';
-import { createNameRegistry, type DuplicatePolicy, sanitizeEntryName } from '../../engine/names.js';
 import { tarStream } from '../../engine/tar/index.js';
 import { zipStream } from '../../engine/zip/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import { writeObject } from '../io/multipart-writer.js';
+import { type WriteObjectResult, writeObject } from '../io/multipart-writer.js';
 import { prefetchOrdered } from '../io/prefetch.js';
 import type { JobContext } from '../job.js';
 import { mapOrdered } from '../map-ordered.js';
+import { createArchiveSizer, entryMeta, jobNames, tarOptionsFor, zipOptionsFor } from './archive-shape.js';
 import { type SelectedItem, selectItems } from './select.js';
 import { archiveUpperBound, knownKey, resolveItem, survey } from './survey.js';
 import type { ErrorFile, FileCompressOptions, FileCompressResult } from './types.js';
@@ -38,6 +38,8 @@ export interface CompressSettings {
   readonly prefetchBytes: number;
   readonly maxArchiveBytes: number;
   readonly maxEntries: number;
+  /** Largest exactly-predicted archive written by one streamed PUT; 0 for multipart always. */
+  readonly maxSinglePutBytes: number;
 }
 
 /** The running tally, also reported as the partial result of a failed job. */
@@ -45,6 +47,13 @@ export class CompressTally {
   compressFileCount = 0;
   errorCount = 0;
   readonly errorFiles: ErrorFile[] = [];
+
+  /** Forgets a pass that is run again. */
+  reset(): void {
+    this.compressFileCount = 0;
+    this.errorCount = 0;
+    this.errorFiles.length = 0;
+  }
 
   record(source: string, err: BucketJobsError, ref?: { bucket: string; key: string }): void {
     this.errorCount += 1;
@@ -99,13 +108,15 @@ export async function runCompress(
   const ignoreError = config.ignoreError === true;
   const select = () => selectItems(driver, options.bucket, config, signal);
 
-  // 1. Survey: limits are checked, and the archive's upper bound planned, before anything is written.
+  // 1. Survey: limits are checked, the archive's upper bound planned (and its exact length predicted where the
+  // format allows), before anything is written.
   const s = await survey(select(), {
     driver,
     concurrency: settings.concurrency,
     ignoreError,
     maxEntries: settings.maxEntries,
     signal,
+    sizer: settings.maxSinglePutBytes > 0 ? createArchiveSizer(config) : undefined,
   });
   if (s.entries === 0) {
     throw new BucketJobsError(
@@ -124,110 +135,109 @@ export async function runCompress(
     );
   }
 
-  // 2. Stream: sources in order (prefetched), through the archive writer, into the output upload.
-  const duplicates: DuplicatePolicy = config.duplicates ?? 'rename';
-  const names = createNameRegistry(duplicates);
-  let doneBytes = 0;
-  const total = Math.max(1, s.sourceBytes);
-  const progress = (n: number) => {
-    doneBytes += n;
-    ctx.progress(doneBytes, total);
-  };
-  // Sizes and ETags the survey learnt by HEAD; items from listings carry theirs.
-  const withKnown = async (item: SelectedItem): Promise<SelectedItem> => {
-    if (item.kind !== 'object' || item.size !== undefined) return item;
-    const k = s.known.get(knownKey(item));
-    return k
-      ? { ...item, size: k.size, etag: k.etag, lastModified: k.lastModified }
-      : resolveItem(driver, item, signal);
-  };
-  const fetched = prefetchOrdered(
-    mapOrdered(select(), settings.concurrency, withKnown, signal) as AsyncIterable<never>,
-    {
-      driver,
-      concurrency: settings.concurrency,
-      maxBufferedBytes: settings.prefetchBytes,
-      signal,
-      passThrough: (item) => (item as SelectedItem).kind !== 'object',
-    },
-  );
-
-  const skip = (source: string, err: unknown, ref?: { bucket: string; key: string }) => {
-    if (!ignoreError || !BucketJobsError.is(err) || err.code === ErrorCode.Aborted) throw err;
-    tally.record(source, err, ref);
-  };
-
-  async function* entries(): AsyncGenerator<ArchiveEntry> {
-    for await (const f of fetched as AsyncIterable<{
-      item: SelectedItem;
-      body?: AsyncIterable<Uint8Array>;
-      error?: BucketJobsError;
-    }>) {
-      const item = f.item;
-      if (item.kind === 'error') {
-        skip(
-          item.source,
-          item.error,
-          item.key === undefined ? undefined : { bucket: item.bucket ?? '', key: item.key },
-        );
-        continue;
-      }
-      const ref = item.kind === 'object' ? { bucket: item.bucket, key: item.key } : undefined;
-      const source = ref ? `${ref.bucket}/${ref.key}` : item.name;
-      if (f.error) {
-        skip(source, f.error, ref);
-        continue;
-      }
-      let name: string;
-      try {
-        name = names.claim(sanitizeEntryName(item.name));
-      } catch (err) {
-        skip(source, err, ref);
-        continue;
-      }
-      tally.compressFileCount += 1;
-      if (item.kind === 'directory') {
-        yield { name: name.endsWith('/') ? name : `${name}/`, lastModified: item.lastModified };
-        continue;
-      }
-      yield {
-        name,
-        size: item.size,
-        lastModified: item.lastModified,
-        body: counted(f.body, progress),
-      };
-    }
+  // 2. Stream: sources in order (prefetched), through the archive writer, into the output. An archive of known
+  // length streams into one PUT; if that fails in a way a second pass can fix (a retryable error, a source that
+  // changed its size), the pass runs again into a multipart upload, whose parts are retried one by one.
+  let written: WriteObjectResult;
+  const single = s.exactSize !== undefined && s.exactSize <= settings.maxSinglePutBytes;
+  try {
+    written = await pass(single ? s.exactSize : undefined, upperBound);
+  } catch (err) {
+    const again =
+      single && BucketJobsError.is(err) && (err.retryable || err.code === ErrorCode.Conflict) && !signal.aborted;
+    if (!again) throw err;
+    tally.reset();
+    // A source changed since the survey: its sizes no longer bound the archive, so parts are sized as they come.
+    written = await pass(undefined, err.code === ErrorCode.Conflict ? undefined : upperBound);
   }
 
-  const level = levelForType(config.type ?? 'default');
-  const archive =
-    config.format === 'zip'
-      ? zipStream(entries(), {
-          compression: config.compression ?? 'auto',
-          level,
-          password: config.password,
-          duplicates: 'keep', // names were made unique above, under the job's policy
-          signal,
-        })
-      : tarStream(entries(), {
-          gzip: config.format === 'tar.gz' ? { level } : false,
-          duplicates: 'keep',
-          signal,
-        });
+  async function pass(exactSize: number | undefined, bound: number | undefined): Promise<WriteObjectResult> {
+    const names = jobNames(config);
+    let doneBytes = 0;
+    const total = Math.max(1, s.sourceBytes);
+    const progress = (n: number) => {
+      doneBytes += n;
+      ctx.progress(doneBytes, total);
+    };
+    // Sizes and ETags the survey learnt by HEAD; items from listings carry theirs.
+    const withKnown = async (item: SelectedItem): Promise<SelectedItem> => {
+      if (item.kind !== 'object' || item.size !== undefined) return item;
+      const k = s.known.get(knownKey(item));
+      return k
+        ? { ...item, size: k.size, etag: k.etag, lastModified: k.lastModified }
+        : resolveItem(driver, item, signal);
+    };
+    const fetched = prefetchOrdered(
+      mapOrdered(select(), settings.concurrency, withKnown, signal) as AsyncIterable<never>,
+      {
+        driver,
+        concurrency: settings.concurrency,
+        maxBufferedBytes: settings.prefetchBytes,
+        signal,
+        passThrough: (item) => (item as SelectedItem).kind !== 'object',
+      },
+    );
 
-  const written = await writeObject(capped(archive, settings.maxArchiveBytes), {
-    driver,
-    bucket: output.bucket,
-    key: output.key,
-    contentType: output.contentType ?? CONTENT_TYPES[config.format],
-    metadata: output.metadata,
-    tags: output.tags,
-    storageClass: output.storageClass,
-    acl: output.acl,
-    upperBound,
-    concurrency: Math.min(settings.concurrency, UPLOAD_CONCURRENCY),
-    signal,
-  });
+    const skip = (source: string, err: unknown, ref?: { bucket: string; key: string }) => {
+      if (!ignoreError || !BucketJobsError.is(err) || err.code === ErrorCode.Aborted) throw err;
+      tally.record(source, err, ref);
+    };
+
+    async function* entries(): AsyncGenerator<ArchiveEntry> {
+      for await (const f of fetched as AsyncIterable<{
+        item: SelectedItem;
+        body?: AsyncIterable<Uint8Array>;
+        error?: BucketJobsError;
+      }>) {
+        const item = f.item;
+        if (item.kind === 'error') {
+          skip(
+            item.source,
+            item.error,
+            item.key === undefined ? undefined : { bucket: item.bucket ?? '', key: item.key },
+          );
+          continue;
+        }
+        const ref = item.kind === 'object' ? { bucket: item.bucket, key: item.key } : undefined;
+        const source = ref ? `${ref.bucket}/${ref.key}` : item.name;
+        if (f.error) {
+          skip(source, f.error, ref);
+          continue;
+        }
+        let meta: Omit<ArchiveEntry, 'body'>;
+        try {
+          meta = entryMeta(item, names);
+        } catch (err) {
+          skip(source, err, ref);
+          continue;
+        }
+        tally.compressFileCount += 1;
+        yield item.kind === 'directory' ? meta : { ...meta, body: counted(f.body, progress) };
+      }
+    }
+
+    const archive =
+      config.format === 'zip'
+        ? zipStream(entries(), { ...zipOptionsFor(config), signal })
+        : tarStream(entries(), { ...tarOptionsFor(config), signal });
+
+    return writeObject(capped(archive, settings.maxArchiveBytes), {
+      driver,
+      bucket: output.bucket,
+      key: output.key,
+      contentType: output.contentType ?? CONTENT_TYPES[config.format],
+      metadata: output.metadata,
+      tags: output.tags,
+      storageClass: output.storageClass,
+      acl: output.acl,
+      upperBound: bound,
+      exactSize,
+      maxSinglePutBytes: settings.maxSinglePutBytes,
+      concurrency: Math.min(settings.concurrency, UPLOAD_CONCURRENCY),
+      signal,
+    });
+  }
+
   const expiresIn = options.downloadUrlExpiresIn ?? 3600;
   let downloadUrl: string | undefined;
   if (expiresIn > 0 && driver.presignGet) {

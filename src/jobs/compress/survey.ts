@@ -9,6 +9,7 @@
 import type { StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { mapOrdered } from '../map-ordered.js';
+import type { ArchiveSizer } from './archive-shape.js';
 import type { SelectedItem } from './select.js';
 
 export type ObjectItem = Extract<SelectedItem, { kind: 'object' }>;
@@ -69,6 +70,8 @@ export interface SurveyResult {
   readonly errors: number;
   /** HEAD results, for the second pass. */
   readonly known: Map<string, Known>;
+  /** The archive's exact length, when the `sizer` could predict it. */
+  readonly exactSize: number | undefined;
 }
 
 export interface SurveyOptions {
@@ -77,6 +80,8 @@ export interface SurveyOptions {
   readonly ignoreError: boolean;
   readonly maxEntries: number;
   readonly signal?: AbortSignal | undefined;
+  /** Sees every entry in archive order, to predict the archive's exact length. */
+  readonly sizer?: ArchiveSizer | undefined;
 }
 
 const utf8 = new TextEncoder();
@@ -102,6 +107,7 @@ export async function survey(items: AsyncIterable<SelectedItem>, o: SurveyOption
       );
     }
     nameBytes += utf8.encode(item.name).length;
+    o.sizer?.add(item);
     if (item.kind === 'object') {
       sourceBytes += item.size ?? 0;
       if (item.etag !== undefined && item.lastModified !== undefined) {
@@ -109,7 +115,7 @@ export async function survey(items: AsyncIterable<SelectedItem>, o: SurveyOption
       }
     }
   }
-  return { entries, sourceBytes, nameBytes, errors, known };
+  return { entries, sourceBytes, nameBytes, errors, known, exactSize: o.sizer?.size() };
 }
 
 /**

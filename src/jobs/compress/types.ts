@@ -60,6 +60,15 @@ export interface FileCompressOptions extends CommonJobOptions<FileCompressDetail
    */
   readonly prefetchBytes?: number | undefined;
   /**
+   * An archive whose exact length is known before the first byte (a zip with `compression: 'store'`, or a plain
+   * tar) and is at most this many bytes streams into one PUT of that length: no part buffers and one request, as
+   * fast as copying the sources. If that PUT fails with a retryable error, or a source changed under the job, the
+   * job runs the pass again as a multipart upload (parts retried one by one). Larger or unpredictable archives
+   * (deflate, tar.gz) use multipart from the start. 0 always uses multipart. Capped at the store's single-put limit.
+   * @default the store's single-put limit (5 GiB on S3)
+   */
+  readonly maxSinglePutBytes?: number | undefined;
+  /**
    * Largest archive allowed; checked from the listed sizes before anything is written, and again while writing.
    * @default 50 GiB (COS FileCompress's limit)
    */

@@ -85,6 +85,22 @@ export interface WriteObjectOptions extends WriteAttributes {
    */
   readonly upperBound?: number | undefined;
   /**
+   * The exact number of bytes the source produces, when known before the first byte (a stored zip or a plain tar
+   * whose entries all have sizes: see `createZipSizePredictor`). With it, a source of at most `maxSinglePutBytes`
+   * streams into one `put` of that length: one request, no part buffers, and the same atomicity (a failed or
+   * cancelled put leaves nothing). It cannot be retried, as the bytes were consumed: a caller that can produce the
+   * source again retries with multipart (see the pack job). A source that produces more or fewer bytes fails with
+   * `Conflict` before the put completes, so nothing is written. Larger sources use multipart, with `exactSize` as
+   * their `upperBound`.
+   */
+  readonly exactSize?: number | undefined;
+  /**
+   * The largest `exactSize` written by a single streamed `put`; capped at the store's `maxPutSize` (5 GiB on S3).
+   * 0 turns single puts of streams off.
+   * @default the store's maxPutSize
+   */
+  readonly maxSinglePutBytes?: number | undefined;
+  /**
    * The preferred part size; raised to the store's `minPartSize` and to what `upperBound` needs, capped at
    * `maxPartSize`.
    * @default 8 MiB
@@ -290,6 +306,11 @@ function checkOptions(o: WriteObjectOptions): void {
     throw new TypeError('writeObject: bucket and key must be strings');
   }
   checkInt('concurrency', o.concurrency, 1);
+  checkInt('exactSize', o.exactSize, 0);
+  checkInt('maxSinglePutBytes', o.maxSinglePutBytes, 0);
+  if (o.exactSize !== undefined && o.upperBound !== undefined && o.upperBound < o.exactSize) {
+    throw new TypeError('writeObject: upperBound is smaller than exactSize');
+  }
   checkInt('maxPartSize', o.maxPartSize, 1);
   checkInt('retry.attempts', o.retry?.attempts, 1);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
@@ -349,8 +370,13 @@ export async function writeObject(
     baseDelayMs: options.retry?.baseDelayMs,
     maxDelayMs: options.retry?.maxDelayMs,
   };
-  const base = planPartSize(options.upperBound, caps, options.partSize);
-  const grows = options.upperBound === undefined && !caps.equalParts;
+  const exact = options.exactSize;
+  const upperBound = options.upperBound ?? exact;
+  if (exact !== undefined && exact <= Math.min(caps.maxPutSize, options.maxSinglePutBytes ?? caps.maxPutSize)) {
+    return putExact(source, exact, options);
+  }
+  const base = planPartSize(upperBound, caps, options.partSize);
+  const grows = upperBound === undefined && !caps.equalParts;
   const ceiling = grows
     ? Math.max(base, Math.min(caps.maxPartSize, options.maxPartSize ?? DEFAULT_MAX_GROWN_PART_SIZE))
     : base;
@@ -363,10 +389,10 @@ export async function writeObject(
   const parts = cutParts(src.chunks, sizeOf, {
     maxParts: caps.maxParts,
     maxObjectSize: caps.maxObjectSize,
-    upperBound: options.upperBound,
+    upperBound,
     ref,
     wallHint:
-      options.upperBound !== undefined
+      upperBound !== undefined
         ? 'upperBound is too small'
         : caps.equalParts
           ? `this store needs equal parts, so pass upperBound or a partSize above ${base}`
@@ -516,5 +542,70 @@ export async function writeObject(
       }
       throw err;
     }
+  }
+}
+
+/**
+ * The bytes of `source`, checked against `size`: more, or fewer by the end, is a `Conflict`. The last chunk is held
+ * back until the source has ended, so a store never receives `size` bytes (and commits the object) from a source
+ * that would have produced more.
+ */
+async function* exactly(chunks: AsyncIterable<unknown>, size: number, ref: ErrorRef): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  let held: Uint8Array | undefined;
+  for await (const chunk of chunks) {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('writeObject: source chunks must be Uint8Array');
+    if (chunk.length === 0) continue;
+    total += chunk.length;
+    if (total > size) {
+      throw new BucketJobsError(ErrorCode.Conflict, `The source produced more than its exactSize of ${size} bytes`, {
+        ref,
+      });
+    }
+    if (held) yield held;
+    held = chunk;
+  }
+  if (total !== size) {
+    throw new BucketJobsError(ErrorCode.Conflict, `The source produced ${total} bytes, not its exactSize of ${size}`, {
+      ref,
+    });
+  }
+  if (held) yield held;
+}
+
+/** One streamed `put` of exactly `size` bytes. Not retried: the source's bytes are consumed as they are sent. */
+async function putExact(
+  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  size: number,
+  options: WriteObjectOptions,
+): Promise<WriteObjectResult> {
+  const { driver, bucket, key, signal } = options;
+  const ref: ErrorRef = { bucket, key };
+  if (signal?.aborted) throw abortError(signal, ref);
+  const src = openSource(source);
+  const local = new AbortController();
+  const onAbort = () => local.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let failure: unknown;
+  const body = (async function* () {
+    try {
+      yield* exactly(src.chunks, size, ref);
+    } catch (err) {
+      // The put sees its body fail; remember why, so the caller gets this error and not the transport's.
+      failure ??= err;
+      local.abort(err);
+      throw err;
+    }
+  })();
+  try {
+    const out = await driver.put({ bucket, key, ...attributesOf(options), body, size, signal: local.signal });
+    options.onProgress?.(size);
+    return { etag: out.etag, versionId: out.versionId, size, parts: 0 };
+  } catch (err) {
+    src.cancel(err);
+    if (signal?.aborted) throw abortError(signal, ref);
+    throw failure ?? err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -87,6 +87,11 @@ describeS3('createFileCompressJob on radosgw', () => {
     expect(stats.ops.GetObject?.requests).toBe(Object.keys(objects).length + 1);
     const resumed = stats.log.filter((r) => r.op === 'GetObject' && r.key === 'in/b b+plus.bin');
     expect(resumed.map((r) => r.status)).toEqual(['reset', 206]);
+    // A stored zip has a length known in advance: one streamed PutObject, no multipart upload.
+    expect(stats.log.filter((r) => r.op === 'PutObject').map((r) => [r.key, r.status])).toEqual([
+      ['out/packed.zip', 200],
+    ]);
+    expect(stats.ops.CreateMultipartUpload).toBeUndefined();
 
     const r = await driver.get({ bucket, key: 'out/packed.zip' });
     const zip = new Uint8Array(await new Response(r.body).arrayBuffer());
@@ -110,6 +115,32 @@ describeS3('createFileCompressJob on radosgw', () => {
     expect(hook.body).toContain('<CompressFileCount>4</CompressFileCount>');
     expect(await verifySignature('hook-secret', hook.headers['x-bucketjobs-signature'] as string, hook.body)).toBe(
       true,
+    );
+  });
+
+  it('packs again when the single streamed PutObject gets a 503, and the archive is byte-exact', async () => {
+    proxy.resetStats();
+    proxy.setRules([{ op: 'PutObject', key: 'out/retried.zip', fail: { status: 503 }, times: 1 }]);
+    const client = createClient({ driver });
+    const detail = await (
+      await client.createFileCompressJob({
+        bucket,
+        output: { bucket, key: 'out/retried.zip' },
+        config: { format: 'zip', prefix: 'in/', compression: 'store' },
+      })
+    ).done();
+    expect(detail.result?.compressFileCount).toBe(4);
+    const stats = proxy.stats();
+    expect(stats.log.filter((r) => r.op === 'PutObject').map((r) => r.status)).toEqual([503, 200]);
+    // The second pass read every source again (the first may have read none: the 503 can come before the body).
+    expect(stats.ops.GetObject?.requests).toBeGreaterThanOrEqual(Object.keys(objects).length);
+    const r = await driver.get({ bucket, key: 'out/retried.zip' });
+    const file = join(dir, 'retried.zip');
+    await writeFile(file, new Uint8Array(await new Response(r.body).arrayBuffer()));
+    await checkReaders(
+      file,
+      Object.entries(objects).map(([name, data]) => ({ name, data })),
+      ['unzip', 'python'],
     );
   });
 

@@ -406,6 +406,92 @@ describe.each(factories)('writeObject on the %s driver', (_name, make) => {
     await expectNothingLeft(inner, 'over');
   });
 
+  it('with exactSize, streams the source into one put of that length (no part buffers, no upload)', async () => {
+    const { spy, driver, inner } = await setup();
+    const progress: number[] = [];
+    const out = await writeObject(chunkedSource(data, 1000), {
+      driver,
+      bucket,
+      key: 'exact',
+      partSize: PART,
+      exactSize: data.length,
+      contentType: 'application/zip',
+      onProgress: (n) => progress.push(n),
+    });
+    expect(out).toMatchObject({ size: data.length, parts: 0 });
+    expect(spy.count('put')).toBe(1);
+    expect(spy.count('createMultipart')).toBe(0);
+    const put = spy.calls.find((c) => c.op === 'put')?.options;
+    expect(put).toMatchObject({ size: data.length, contentType: 'application/zip' });
+    expect(put?.body).not.toBeInstanceOf(Uint8Array);
+    expect(progress).toEqual([data.length]);
+    expect(md5(await getBytes(inner, bucket, 'exact'))).toBe(md5(data));
+  });
+
+  it('exactSize above maxSinglePutBytes (or the store limit) is written by multipart, bounded by it', async () => {
+    const { spy, driver, inner } = await setup({ maxPutSize: 4 * PART });
+    await writeObject(chunkedSource(data, 1000), {
+      driver,
+      bucket,
+      key: 'big',
+      partSize: PART,
+      exactSize: data.length,
+    });
+    const off = chunkedSource(data, 1000);
+    await writeObject(off, {
+      driver,
+      bucket,
+      key: 'off',
+      partSize: PART,
+      exactSize: data.length,
+      maxSinglePutBytes: 0,
+    });
+    expect(spy.count('put')).toBe(0);
+    expect(spy.count('createMultipart')).toBe(2);
+    expect(md5(await getBytes(inner, bucket, 'big'))).toBe(md5(data));
+    expect(md5(await getBytes(inner, bucket, 'off'))).toBe(md5(data));
+    // As an upper bound: a longer source fails.
+    await expectCode(
+      writeObject(chunkedSource(data, 1000), { driver, bucket, key: 'long', exactSize: 5 * PART, partSize: PART }),
+      ErrorCode.InvalidArgument,
+    );
+    await expectNothingLeft(inner, 'long');
+  });
+
+  it('a source longer or shorter than exactSize is a Conflict, and the store never gets the object', async () => {
+    const { driver, inner } = await setup();
+    for (const [key, exactSize] of [
+      ['longer', data.length - 1],
+      // Ends on a chunk boundary (1000-byte chunks): the store must not see all 10,000 bytes before the extra chunk.
+      ['longer-at-a-boundary', 10_000],
+      ['shorter', data.length + 1],
+    ] as const) {
+      const err = await writeObject(chunkedSource(data, 1000), { driver, bucket, key, exactSize }).catch((e) => e);
+      expect(err).toMatchObject({ code: ErrorCode.Conflict });
+      expect(String(err.message)).toMatch(/exactSize/);
+      await expectNothingLeft(inner, key);
+    }
+  });
+
+  it('cancelled during an exactSize put: Aborted, nothing written, the source stopped', async () => {
+    const { driver, inner } = await setup();
+    const ac = new AbortController();
+    const counter = { read: 0, returned: false };
+    const slow = (async function* () {
+      for await (const chunk of chunkedSource(data, 1000, counter)) {
+        if (counter.read > 3 * PART) ac.abort(new Error('stop'));
+        yield chunk;
+        await delay(0);
+      }
+    })();
+    await expectCode(
+      writeObject(slow, { driver, bucket, key: 'cancelled', exactSize: data.length, signal: ac.signal }),
+      ErrorCode.Aborted,
+    );
+    await expectNothingLeft(inner, 'cancelled');
+    expect(counter.read).toBeLessThan(data.length);
+  });
+
   it('an upper bound beyond the store is LimitExceeded before anything is read or sent', async () => {
     const { spy, driver } = await setup({ maxObjectSize: 100 * KiB });
     const counter = { read: 0 };
