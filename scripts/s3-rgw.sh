@@ -83,6 +83,10 @@ osd crush update on start = false
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw data = $DIR/rgw
 rgw enable ops log = false
+# SSE-KMS for the tests, with Ceph's built-in test key store (never for real data): key id bucketjobs-test-key.
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = bucketjobs-test-key=YnVja2V0am9icy10ZXN0LWtleS0zMi1ieXRlcyEhISE=
+rgw crypt require ssl = false
 CONF
   export CEPH_CONF="$DIR/ceph.conf"
   # The daemons detach; if any step fails, kill what was started so nothing is left running.

@@ -54,6 +54,7 @@ const aws: DriverCapabilities = {
   restore: true,
   checksums: ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'],
   conditionalPut: true,
+  encryption: ['AES256', 'aws:kms', 'aws:kms:dsse'],
 };
 
 const cos: DriverCapabilities = {
@@ -74,6 +75,8 @@ const cos: DriverCapabilities = {
   archiveStorageClasses: ['ARCHIVE', 'DEEP_ARCHIVE'],
   checksums: ['CRC64ECMA'],
   conditionalPut: false,
+  // SSE-COS and SSE-KMS, through the S3-compatible header.
+  encryption: ['AES256', 'cos/kms'],
 };
 
 const oss: DriverCapabilities = {
@@ -89,6 +92,7 @@ const oss: DriverCapabilities = {
   archiveStorageClasses: ['ARCHIVE', 'COLDARCHIVE', 'DEEPCOLDARCHIVE'],
   checksums: ['CRC64ECMA'],
   conditionalPut: false,
+  encryption: ['AES256', 'KMS', 'SM4'],
 };
 
 const r2: DriverCapabilities = {
@@ -104,6 +108,8 @@ const r2: DriverCapabilities = {
   archiveStorageClasses: [],
   restore: false,
   checksums: ['CRC32', 'CRC32C', 'SHA1', 'SHA256'],
+  // R2 encrypts everything at rest and takes no SSE header but SSE-C.
+  encryption: [],
 };
 
 const minio: DriverCapabilities = {
@@ -113,6 +119,8 @@ const minio: DriverCapabilities = {
   archiveStorageClasses: [],
   restore: false,
   checksums: ['CRC32', 'CRC32C', 'SHA1', 'SHA256'],
+  // Both need a KMS configured on the server.
+  encryption: ['AES256', 'aws:kms'],
 };
 
 /** Ceph radosgw 16 (pacific): no RestoreObject, no checksums, and storage classes only as the zone declares them. */
@@ -123,6 +131,8 @@ const ceph: DriverCapabilities = {
   archiveStorageClasses: [],
   restore: false,
   checksums: [],
+  // SSE-KMS with a KMS backend configured (`rgw crypt s3 kms backend`); SSE-S3 (AES256) only from Ceph 17.
+  encryption: ['aws:kms'],
 };
 
 /** Capabilities of the in-process drivers (memory, fs): S3's limits, so that plans made there hold on S3. */
@@ -130,6 +140,8 @@ const local: DriverCapabilities = {
   ...aws,
   store: 'local',
   checksums: ['CRC32'],
+  // Recorded and returned by head, as S3 does; the bytes are kept as they are (they never leave the process/disk).
+  encryption: ['AES256', 'aws:kms', 'aws:kms:dsse'],
 };
 
 /** Presets for known stores. Pass one to `s3Driver({ preset })`, or spread one and override what differs. */

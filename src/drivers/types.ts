@@ -99,6 +99,8 @@ export interface ObjectInfo extends ObjectHeaders {
   readonly checksums?: ObjectChecksums | undefined;
   /** Number of parts, for objects completed by multipart upload, where the store says. */
   readonly partsCount?: number | undefined;
+  /** How the store says the object is encrypted at rest; absent when it does not say. */
+  readonly encryption?: ServerSideEncryption | undefined;
 }
 
 /** Conditions on reading an object. A failed `ifMatch`/`ifUnmodifiedSince` is `PreconditionFailed`. */
@@ -181,6 +183,19 @@ export interface VersionEntry {
 }
 
 /** What a new object is written with (`put`, `createMultipart`, `copy` with `REPLACE`). */
+/**
+ * Server-side encryption of a new object (`x-amz-server-side-encryption`): the store encrypts it at rest with a key
+ * it manages (`AES256`, SSE-S3), or with a KMS key (`aws:kms`, `aws:kms:dsse`; COS `cos/kms`). The algorithms a store
+ * accepts are in `capabilities.encryption`. Customer-provided keys (SSE-C) are not part of the contract.
+ */
+export interface ServerSideEncryption {
+  readonly algorithm: string;
+  /** The KMS key (ARN or id), for the KMS algorithms; the store's default KMS key when absent. */
+  readonly kmsKeyId?: string | undefined;
+  /** S3 Bucket Keys, for `aws:kms`. */
+  readonly bucketKeyEnabled?: boolean | undefined;
+}
+
 export interface WriteAttributes extends ObjectHeaders {
   /** User metadata. Keys are lower-cased. */
   readonly metadata?: Readonly<Record<string, string>> | undefined;
@@ -188,6 +203,11 @@ export interface WriteAttributes extends ObjectHeaders {
   /** @default 'STANDARD' */
   readonly storageClass?: string | undefined;
   readonly acl?: CannedAcl | undefined;
+  /**
+   * Server-side encryption. Absent: the bucket's default. A copy is encrypted as asked here, never as its source
+   * (as on S3).
+   */
+  readonly encryption?: ServerSideEncryption | undefined;
 }
 
 export interface PutOptions extends WriteAttributes, CallOptions {
@@ -370,6 +390,8 @@ export interface DriverCapabilities {
   readonly checksums: readonly ChecksumAlgorithm[];
   /** `put` honours `ifNoneMatch: '*'` and `ifMatch`. */
   readonly conditionalPut: boolean;
+  /** Server-side encryption algorithms a write may ask for (`encryption.algorithm`); empty when none. */
+  readonly encryption: readonly string[];
 }
 
 /**

@@ -236,4 +236,32 @@ export function assertWriteAttributes(
   if (attrs.expires !== undefined && (!(attrs.expires instanceof Date) || Number.isNaN(attrs.expires.getTime()))) {
     throw invalid('expires must be a valid Date', ref.bucket, ref.key);
   }
+  assertEncryption(attrs.encryption, caps, ref);
+}
+
+/** Checks a server-side encryption request against what the store accepts. */
+export function assertEncryption(
+  e: WriteAttributes['encryption'],
+  caps: DriverCapabilities,
+  ref: { readonly bucket: string; readonly key: string },
+): void {
+  if (e === undefined) return;
+  if (typeof e !== 'object' || e === null || typeof e.algorithm !== 'string') {
+    throw invalid('encryption must be { algorithm, kmsKeyId?, bucketKeyEnabled? }', ref.bucket, ref.key);
+  }
+  if (!caps.encryption.includes(e.algorithm)) {
+    throw new BucketJobsError(
+      ErrorCode.Unsupported,
+      `Store ${caps.store} does not take server-side encryption ${JSON.stringify(e.algorithm)}` +
+        (caps.encryption.length > 0 ? `; it takes ${caps.encryption.join(', ')}` : ''),
+      { ref },
+    );
+  }
+  const kms = /kms/i.test(e.algorithm);
+  if (e.kmsKeyId !== undefined && (typeof e.kmsKeyId !== 'string' || e.kmsKeyId === '' || !kms)) {
+    throw invalid('encryption.kmsKeyId must be a non-empty string, with a KMS algorithm', ref.bucket, ref.key);
+  }
+  if (e.bucketKeyEnabled !== undefined && (typeof e.bucketKeyEnabled !== 'boolean' || !kms)) {
+    throw invalid('encryption.bucketKeyEnabled must be a boolean, with a KMS algorithm', ref.bucket, ref.key);
+  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CannedAcl } from '../drivers/types.js';
+import type { CannedAcl, ServerSideEncryption } from '../drivers/types.js';
 
 /**
  * Job states. Every job moves `Submitted → Running → Success | Failed | Cancelled`, as COS jobs do. Batch jobs add
@@ -99,6 +99,8 @@ export interface JobOutput {
   readonly tags?: Readonly<Record<string, string>> | undefined;
   readonly storageClass?: string | undefined;
   readonly acl?: CannedAcl | undefined;
+  /** Server-side encryption of the output (see `capabilities.encryption`); absent: the bucket's default. */
+  readonly encryption?: ServerSideEncryption | undefined;
 }
 
 /** Options every job kind takes. */

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { collect, type DriverFixture, expectCode, getBytes, md5, random } from './fixture.js';
+import { collect, type DriverFixture, expectCode, getBytes, md5, random, TEST_KMS_KEY_ID } from './fixture.js';
 
 export function copyTagVersionCases(fx: () => DriverFixture, bucket: () => string): void {
   describe('copy', () => {
@@ -18,6 +18,69 @@ export function copyTagVersionCases(fx: () => DriverFixture, bucket: () => strin
       });
       return body;
     };
+
+    it('server-side encryption: put, multipart and copy write what they ask for; a copy never inherits it', async () => {
+      const { driver } = fx();
+      // Every preset these tests run (local, ceph) takes SSE-KMS; the test radosgw has a KMS test key.
+      expect(driver.capabilities.encryption).toContain('aws:kms');
+      const kms = { algorithm: 'aws:kms', kmsKeyId: TEST_KMS_KEY_ID };
+      const sameAs = (e: unknown) => {
+        expect(e).toMatchObject({ algorithm: 'aws:kms' });
+        const id = (e as { kmsKeyId?: string }).kmsKeyId;
+        if (id !== undefined) expect(id).toBe(TEST_KMS_KEY_ID);
+      };
+      const body = random(4096);
+      await driver.put({ bucket: bucket(), key: 'sse/put', body, encryption: kms });
+      sameAs((await driver.head({ bucket: bucket(), key: 'sse/put' })).encryption);
+      expect(md5(await getBytes(driver, bucket(), 'sse/put'))).toBe(md5(body));
+
+      // A copy is encrypted as asked, never as its source.
+      await driver.put({ bucket: bucket(), key: 'sse/plain', body });
+      const plain = { bucket: bucket(), key: 'sse/plain' };
+      await driver.copy({ source: plain, bucket: bucket(), key: 'sse/copy-plain' });
+      expect((await driver.head({ bucket: bucket(), key: 'sse/copy-plain' })).encryption).toBeUndefined();
+      if (driver.capabilities.store === 'ceph') {
+        // radosgw 16 would store the copy unencrypted (and copying an encrypted source is NotImplemented there).
+        await expectCode(
+          driver.copy({ source: plain, bucket: bucket(), key: 'sse/copy', encryption: kms }),
+          ErrorCode.Unsupported,
+        );
+      } else {
+        await driver.copy({ source: { bucket: bucket(), key: 'sse/put' }, bucket: bucket(), key: 'sse/copy-of-kms' });
+        expect((await driver.head({ bucket: bucket(), key: 'sse/copy-of-kms' })).encryption).toBeUndefined();
+        await driver.copy({ source: plain, bucket: bucket(), key: 'sse/copy', encryption: kms });
+        sameAs((await driver.head({ bucket: bucket(), key: 'sse/copy' })).encryption);
+        expect(md5(await getBytes(driver, bucket(), 'sse/copy'))).toBe(md5(body));
+      }
+
+      const { uploadId } = await driver.createMultipart({ bucket: bucket(), key: 'sse/multi', encryption: kms });
+      const part = await driver.uploadPart({
+        bucket: bucket(),
+        key: 'sse/multi',
+        uploadId,
+        partNumber: 1,
+        body,
+        size: body.length,
+      });
+      await driver.completeMultipart({ bucket: bucket(), key: 'sse/multi', uploadId, parts: [part] });
+      sameAs((await driver.head({ bucket: bucket(), key: 'sse/multi' })).encryption);
+
+      // What the store does not take is refused before anything is sent.
+      await expectCode(
+        driver.put({ bucket: bucket(), key: 'sse/refused', body, encryption: { algorithm: 'ROT13' } }),
+        ErrorCode.Unsupported,
+      );
+      await expectCode(
+        driver.put({
+          bucket: bucket(),
+          key: 'sse/refused',
+          body,
+          encryption: { ...kms, bucketKeyEnabled: 'yes' as never },
+        }),
+        ErrorCode.InvalidArgument,
+      );
+      await expectCode(driver.head({ bucket: bucket(), key: 'sse/refused' }), ErrorCode.NotFound);
+    });
 
     it('COPY keeps bytes, metadata, content type and tags', async () => {
       const { driver } = fx();

@@ -24,6 +24,9 @@ export function uniqueBucketName(tag: string): string {
   return `bj-${tag}-${process.pid}-${Date.now().toString(36)}-${counter}`.toLowerCase().slice(0, 63);
 }
 
+/** The KMS key id the test radosgw knows (scripts/s3-rgw.sh: Ceph's `testing` KMS backend); any id on memory/fs. */
+export const TEST_KMS_KEY_ID = 'bucketjobs-test-key';
+
 export const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
 
 export function random(n: number): Uint8Array {

@@ -37,8 +37,9 @@ function copyAttributes(o: CopyOptions, asked: StoredAttributes, src: VersionRec
     metadata: keepMeta ? src.metadata : asked.metadata,
     tags: keepTags ? src.tags : asked.tags,
     storageClass: asked.storageClass,
-    // S3 never copies ACLs: the copy gets the one asked for, or the default.
+    // S3 never copies ACLs: the copy gets the one asked for, or the default. Nor encryption.
     acl: asked.acl,
+    encryption: asked.encryption,
   };
 }
 
@@ -59,7 +60,9 @@ export async function copy<S extends Staged>(ctx: LocalContext<S>, o: CopyOption
   try {
     const sameObject = o.source.bucket === o.bucket && o.source.key === o.key && source.current;
     const changesSomething =
-      o.metadataDirective === 'REPLACE' || (o.storageClass !== undefined && o.storageClass !== src.storageClass);
+      o.metadataDirective === 'REPLACE' ||
+      (o.storageClass !== undefined && o.storageClass !== src.storageClass) ||
+      o.encryption !== undefined;
     if (sameObject && !changesSomething) {
       throw invalidArgument(
         'This copy request is illegal because it is trying to copy an object to itself without changing the ' +

@@ -7,7 +7,15 @@
 
 import { randomBytes } from 'node:crypto';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
-import type { CannedAcl, DriverCapabilities, ListEntry, ObjectInfo, VersionEntry, WriteAttributes } from '../types.js';
+import type {
+  CannedAcl,
+  DriverCapabilities,
+  ListEntry,
+  ObjectInfo,
+  ServerSideEncryption,
+  VersionEntry,
+  WriteAttributes,
+} from '../types.js';
 import { assertWriteAttributes, normaliseMetadata } from '../validate.js';
 
 /** A bucket's versioning, as S3 has it: never enabled, enabled, or enabled once and then suspended. */
@@ -33,6 +41,7 @@ export interface StoredAttributes {
   readonly tags: Readonly<Record<string, string>>;
   readonly storageClass: string;
   readonly acl?: CannedAcl | undefined;
+  readonly encryption?: ServerSideEncryption | undefined;
 }
 
 /** One version of a key, or a delete marker. Records are never mutated: a change makes a new record. */
@@ -90,6 +99,15 @@ function optionalString(name: string, value: unknown, ref: ErrorRef): string | u
   return value;
 }
 
+/** A copy of `e` with only the fields that are set (so memory and fs, whose records go through JSON, agree). */
+function encryptionOf(e: ServerSideEncryption): ServerSideEncryption {
+  return {
+    algorithm: e.algorithm,
+    ...(e.kmsKeyId === undefined ? {} : { kmsKeyId: e.kmsKeyId }),
+    ...(e.bucketKeyEnabled === undefined ? {} : { bucketKeyEnabled: e.bucketKeyEnabled }),
+  };
+}
+
 /** Checks and normalises what a write asks for. Throws before anything is written. */
 export function storedAttributes(o: WriteAttributes, caps: DriverCapabilities, ref: ErrorRef): StoredAttributes {
   assertWriteAttributes(o, caps, { bucket: ref.bucket ?? '', key: ref.key ?? '' });
@@ -108,6 +126,7 @@ export function storedAttributes(o: WriteAttributes, caps: DriverCapabilities, r
     tags: { ...(o.tags ?? {}) },
     storageClass,
     acl: o.acl,
+    encryption: o.encryption && encryptionOf(o.encryption),
   };
 }
 
@@ -148,6 +167,7 @@ export function toObjectInfo(
         ? { crc32: rec.crc32, type: 'FULL_OBJECT' }
         : undefined,
     partsCount: rec.partsCount,
+    encryption: rec.encryption && encryptionOf(rec.encryption),
   };
 }
 

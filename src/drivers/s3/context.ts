@@ -5,7 +5,13 @@
  * @module
  */
 
-import { HeadObjectCommand, type ObjectCannedACL, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  type ObjectCannedACL,
+  type S3Client,
+  type ServerSideEncryption,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import type { DriverCapabilities, ObjectRef, ReadConditions, WriteAttributes } from '../types.js';
 import { unquoteEtag } from '../validate.js';
@@ -35,6 +41,9 @@ export function attributes(attrs: WriteAttributes, ref: { bucket: string; key: s
     Tagging: attrs.tags && Object.keys(attrs.tags).length > 0 ? taggingHeader(attrs.tags) : undefined,
     StorageClass: attrs.storageClass as StorageClass | undefined,
     ACL: attrs.acl as ObjectCannedACL | undefined,
+    ServerSideEncryption: attrs.encryption?.algorithm as ServerSideEncryption | undefined,
+    SSEKMSKeyId: attrs.encryption?.kmsKeyId,
+    BucketKeyEnabled: attrs.encryption?.bucketKeyEnabled,
   };
 }
 

@@ -45,6 +45,14 @@ export async function copy(ctx: S3Context, o: CopyOptions): Promise<CopyResult> 
   const srcRef = { bucket: src.bucket, key: src.key, versionId: src.versionId };
   assertConditions(src, srcRef);
   assertWrite(o, ctx.caps, ref);
+  if (ctx.rgw && o.encryption) {
+    // RGW 16 answers 200 to a CopyObject with x-amz-server-side-encryption and writes the copy unencrypted.
+    throw unsupported(
+      'radosgw 16 ignores server-side encryption on CopyObject (the copy would be stored unencrypted); copy by ' +
+        'multipart part copy into an encrypted upload, or GET and PUT',
+      ref,
+    );
+  }
   for (const [name, d] of [
     ['metadataDirective', o.metadataDirective],
     ['taggingDirective', o.taggingDirective],
@@ -53,7 +61,10 @@ export async function copy(ctx: S3Context, o: CopyOptions): Promise<CopyResult> 
   }
   const replaceMeta = o.metadataDirective === 'REPLACE';
   const replaceTags = o.taggingDirective === 'REPLACE';
-  const { Tagging, StorageClass, ACL, ...headers } = attributes(o, ref);
+  const { Tagging, StorageClass, ACL, ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled, ...headers } = attributes(
+    o,
+    ref,
+  );
   const params: CopyObjectCommandInput = {
     Bucket: o.bucket,
     Key: o.key,
@@ -62,6 +73,10 @@ export async function copy(ctx: S3Context, o: CopyOptions): Promise<CopyResult> 
     TaggingDirective: o.taggingDirective,
     StorageClass,
     ACL,
+    // Encryption is the copy's own, whatever the directive (S3 never copies it from the source).
+    ServerSideEncryption,
+    SSEKMSKeyId,
+    BucketKeyEnabled,
     // With COPY the store keeps the source's headers and metadata, and ignores these.
     ...(replaceMeta ? { ...headers, Metadata: headers.Metadata ?? {} } : {}),
     Tagging: replaceTags ? Tagging : undefined,

@@ -147,6 +147,9 @@ type InfoSource = Pick<
   | 'ChecksumSHA256'
   | 'ChecksumType'
   | 'PartsCount'
+  | 'ServerSideEncryption'
+  | 'SSEKMSKeyId'
+  | 'BucketKeyEnabled'
 >;
 
 function checksumsOf(out: InfoSource, crc64ecma: string | undefined): ObjectChecksums | undefined {
@@ -183,6 +186,13 @@ export function objectInfo(
     restore: parseRestore(out.Restore),
     checksums: checksumsOf(out, crc64ecma),
     partsCount: out.PartsCount,
+    encryption: out.ServerSideEncryption
+      ? {
+          algorithm: out.ServerSideEncryption,
+          ...(out.SSEKMSKeyId ? { kmsKeyId: out.SSEKMSKeyId } : {}),
+          ...(out.BucketKeyEnabled !== undefined ? { bucketKeyEnabled: out.BucketKeyEnabled } : {}),
+        }
+      : undefined,
     contentType: out.ContentType,
     cacheControl: out.CacheControl,
     contentDisposition: out.ContentDisposition,

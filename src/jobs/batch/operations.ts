@@ -270,6 +270,7 @@ class Task {
       ...target,
       storageClass: plan.storageClass,
       acl: plan.acl,
+      encryption: plan.encryption,
       // COPY is the default of both directives: leave them out (two headers fewer per request).
       ...(plan.metadataDirective === 'Copy' ? {} : { metadataDirective: 'REPLACE', ...metadataOf(plan, info) }),
       ...(tags === undefined ? {} : { taggingDirective: 'REPLACE', tags }),
@@ -308,7 +309,7 @@ class Task {
     if (newTags === undefined && caps.tagging) {
       newTags = await this.retry(() => driver.getTags({ ...src, signal: this.signal }));
     }
-    attrs = { ...attrs, tags: newTags, storageClass: plan.storageClass, acl: plan.acl };
+    attrs = { ...attrs, tags: newTags, storageClass: plan.storageClass, acl: plan.acl, encryption: plan.encryption };
     const partSize = planPartSize(info.size, caps, plan.partSize);
     const count = Math.ceil(info.size / partSize);
     const { uploadId } = await this.retry(() => driver.createMultipart({ ...target, ...attrs, signal: this.signal }));

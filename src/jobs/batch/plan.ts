@@ -7,7 +7,7 @@
  */
 
 import { MiB } from '../../drivers/capabilities.js';
-import type { CannedAcl, DriverCapabilities, RestoreTier } from '../../drivers/types.js';
+import type { CannedAcl, DriverCapabilities, RestoreTier, ServerSideEncryption } from '../../drivers/types.js';
 import {
   assertBucket,
   assertObjectRef,
@@ -98,6 +98,7 @@ export type OperationPlan =
       readonly keyRule: KeyRule;
       readonly storageClass?: string | undefined;
       readonly acl?: CannedAcl | undefined;
+      readonly encryption?: ServerSideEncryption | undefined;
       readonly metadataDirective: Directive;
       readonly headers: HeadersPlan;
       readonly userMetadata?: Readonly<Record<string, string>> | undefined;
@@ -418,6 +419,7 @@ function copyPlan(c: Record<string, unknown>, caps: DriverCapabilities): Operati
     {
       storageClass: c.storageClass as string | undefined,
       acl,
+      encryption: c.encryption as ServerSideEncryption | undefined,
       metadata: userMetadata,
       tags: taggingDirective === 'Replaced' ? tags : undefined,
     },
@@ -431,6 +433,7 @@ function copyPlan(c: Record<string, unknown>, caps: DriverCapabilities): Operati
     keyRule: keyRule(c),
     storageClass: c.storageClass as string | undefined,
     acl,
+    encryption: c.encryption === undefined ? undefined : { ...(c.encryption as ServerSideEncryption) },
     metadataDirective,
     headers,
     userMetadata,

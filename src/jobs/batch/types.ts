@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CannedAcl, RestoreTier, StorageDriver } from '../../drivers/types.js';
+import type { CannedAcl, RestoreTier, ServerSideEncryption, StorageDriver } from '../../drivers/types.js';
 import type { Job } from '../job.js';
 import type { JobCallback, JobDetail, JobProgressEvent } from '../types.js';
 
@@ -155,6 +155,13 @@ export interface CopyOperation {
    * store's default ACL, as on S3, where a copy never copies ACLs.
    */
   readonly accessControlDirective?: 'Copy' | 'Replaced' | 'Add' | undefined;
+  /**
+   * Server-side encryption of the copies (S3 Batch `NewObjectMetadata.SSEAlgorithm`, `SSEAwsKmsKeyId` and
+   * `BucketKeyEnabled`; COS `x-cos-server-side-encryption`): `{ algorithm: 'AES256' }`, or
+   * `{ algorithm: 'aws:kms', kmsKeyId?, bucketKeyEnabled? }`. The algorithms a store takes are in
+   * `capabilities.encryption`. Absent: the target bucket's default (a copy never takes its source's encryption).
+   */
+  readonly encryption?: ServerSideEncryption | undefined;
   readonly cannedAccessControlList?: CannedAcl | undefined;
   /**
    * `Copy` keeps the source's metadata and headers; `Replaced` uses only `newObjectMetadata`; `Add` keeps the

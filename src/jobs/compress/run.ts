@@ -230,6 +230,7 @@ export async function runCompress(
       tags: output.tags,
       storageClass: output.storageClass,
       acl: output.acl,
+      encryption: output.encryption,
       upperBound: bound,
       exactSize,
       maxSinglePutBytes: settings.maxSinglePutBytes,

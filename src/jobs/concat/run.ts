@@ -135,6 +135,7 @@ export async function runConcat(
       tags: output.tags,
       storageClass: output.storageClass,
       acl: output.acl,
+      encryption: output.encryption,
     };
     const written = await buildObject(build, target, plan.final.parts);
     tally.copiedBytes = plan.stats.copiedBytes;

@@ -321,8 +321,9 @@ function checkOptions(o: WriteObjectOptions): void {
 /** The write attributes among the options, and nothing else. */
 function attributesOf(o: WriteObjectOptions): WriteAttributes {
   const { contentType, cacheControl, contentDisposition, contentEncoding, contentLanguage, expires } = o;
-  const { metadata, tags, storageClass, acl } = o;
+  const { metadata, tags, storageClass, acl, encryption } = o;
   const all: Record<string, unknown> = {
+    encryption,
     contentType,
     cacheControl,
     contentDisposition,

@@ -172,6 +172,33 @@ for (const kind of KINDS) {
       });
     });
 
+    it('encrypts the copies as asked (single and multipart copies); an algorithm the store lacks is refused', async () => {
+      const { driver } = await setup(kind, {
+        maxCopySize: 1 * MiB,
+        minPartSize: 256 * 1024,
+        minRangeCopySourceSize: 0,
+      });
+      await putText(driver, 'src', 'plain.txt', 'plain');
+      await driver.put({ bucket: 'src', key: 'big.bin', body: new Uint8Array(randomBytes(2 * MiB + 7)) });
+      const encryption = { algorithm: 'aws:kms', kmsKeyId: 'key-1', bucketKeyEnabled: true };
+      const r = await batch(driver, { copy: { targetBucket: 'dst', targetKeyPrefix: 'enc/', encryption } }, [
+        'plain.txt',
+        'big.bin',
+      ]);
+      expect(r.rows.get('big.bin')?.message).toMatch(/by multipart copy/);
+      for (const key of ['enc/plain.txt', 'enc/big.bin']) {
+        expect((await driver.head({ bucket: 'dst', key })).encryption).toEqual(encryption);
+      }
+      // The sources are untouched; a copy without the option is not encrypted.
+      expect((await driver.head({ bucket: 'src', key: 'plain.txt' })).encryption).toBeUndefined();
+      await expect(
+        run(clientOf(driver), {
+          manifest: { objects: [{ bucket: 'src', key: 'plain.txt' }] },
+          operation: { copy: { targetBucket: 'dst', encryption: { algorithm: 'SM4' } } },
+        }),
+      ).rejects.toMatchObject({ code: 'Unsupported' });
+    });
+
     it('takes tags by directive: Copy, Replaced, Add', async () => {
       const { driver } = await setup(kind);
       await putText(driver, 'src', 't.txt', 'tags', { tags: { t1: 'a', t2: 'b' } });
