@@ -23,6 +23,7 @@
 import pLimit from 'p-limit';
 import type { StorageDriver } from '../../drivers/types.js';
 import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
+import { allowAbortListeners } from '../abort-listeners.js';
 import { withRetry } from '../io/retry.js';
 import { isSimulatedCrash, type JobContext } from '../job.js';
 import { generatedManifestKey, type ManifestPin, type ManifestRow, openManifest, pinManifest } from './manifest.js';
@@ -97,6 +98,9 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
   const { ctx, driver, plan, runtime, scheduler } = a;
   const { settings } = plan;
   const io = new AbortController();
+  // Each task in flight (at most 2 × concurrency, see docs) listens on the job's signal once or twice.
+  allowAbortListeners(ctx.signal, 4 * settings.concurrency + 16);
+  allowAbortListeners(io.signal, 16);
   let stop: StopMode | undefined;
   let stopError: unknown;
   let failure: BucketJobsError | undefined;

@@ -16,6 +16,7 @@ import type { ArchiveEntry } from '../../engine/entry.js';
 import { tarStream } from '../../engine/tar/index.js';
 import { zipStream } from '../../engine/zip/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { allowAbortListeners } from '../abort-listeners.js';
 import { type WriteObjectResult, writeObject } from '../io/multipart-writer.js';
 import { prefetchOrdered } from '../io/prefetch.js';
 import type { JobContext } from '../job.js';
@@ -106,6 +107,8 @@ export async function runCompress(
   const { config, output } = options;
   const { signal } = ctx;
   const ignoreError = config.ignoreError === true;
+  // HEADs and GETs in flight (up to concurrency each), upload requests, and the writer: each listens on the signal.
+  allowAbortListeners(signal, 3 * settings.concurrency + 3 * UPLOAD_CONCURRENCY + 16);
   const select = () => selectItems(driver, options.bucket, config, signal);
 
   // 1. Survey: limits are checked, the archive's upper bound planned (and its exact length predicted where the

@@ -15,6 +15,7 @@
 import type { StorageDriver } from '../../drivers/types.js';
 import { planConcat } from '../../engine/concat/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { allowAbortListeners } from '../abort-listeners.js';
 import { withRetry } from '../io/retry.js';
 import type { JobContext } from '../job.js';
 import { type BuildContext, type BuildTarget, buildObject, Ledger, PIECE_READ_CONCURRENCY } from './build.js';
@@ -47,20 +48,6 @@ async function cleanUp(driver: StorageDriver, ledger: Ledger): Promise<string[]>
   return leftovers;
 }
 
-/**
- * Node warns ("possible EventTarget memory leak") past 10 `abort` listeners on one signal, and every request in
- * flight adds one or two to the job's signal: raise the limit to what this job can have in flight. A no-op outside
- * Node (found at run time, so this module keeps no `node:*` import).
- */
-function allowAbortListeners(signal: AbortSignal, settings: ConcatSettings): void {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const events = proc?.getBuiltinModule?.('node:events') as
-    | { setMaxListeners?: (n: number, ...targets: EventTarget[]) => void }
-    | undefined;
-  const inFlight = settings.copyConcurrency + settings.concurrency * PIECE_READ_CONCURRENCY + HEAD_CONCURRENCY;
-  events?.setMaxListeners?.(Math.max(10, 3 * inFlight), signal);
-}
-
 export async function runConcat(
   driver: StorageDriver,
   options: ConcatOptions,
@@ -71,7 +58,10 @@ export async function runConcat(
   const { signal } = ctx;
   const { output } = options;
   const caps = driver.capabilities;
-  allowAbortListeners(signal, settings);
+  allowAbortListeners(
+    signal,
+    3 * (settings.copyConcurrency + settings.concurrency * PIECE_READ_CONCURRENCY + HEAD_CONCURRENCY),
+  );
 
   // 1. Sources, in order, pinned by ETag.
   const listed = await listSources(
