@@ -194,7 +194,7 @@ const archiverOptions = (p: Params) => (p.compression === 'store' ? { store: tru
 function bucketjobs(name: string, concurrency: number | undefined): Contender<Params> {
   return {
     name,
-    description: `\`createFileCompressJob({ config: { format: 'zip', prefix, compression } })\` on \`s3Driver({ preset: 'ceph' })\`; ${concurrency === undefined ? 'defaults (8 sources read at once, 64 MiB prefetch, 8 MiB parts, 4 at once)' : `\`concurrency: ${concurrency}\` (otherwise defaults)`}`,
+    description: `\`createFileCompressJob({ config: { format: 'zip', prefix, compression } })\` on \`s3Driver({ preset: 'ceph' })\`; ${concurrency === undefined ? 'defaults (8 sources read at once, 64 MiB prefetch; a stored zip has a known length and streams into one PutObject, a deflated one goes up in 8 MiB parts, 4 at once)' : `\`concurrency: ${concurrency}\` (otherwise defaults)`}`,
     async prepare(ctx) {
       const { createClient } = await import('../../src/client.js');
       const { s3Driver } = await import('../../src/drivers/s3.js');
