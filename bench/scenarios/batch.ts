@@ -1,10 +1,12 @@
 /**
  * Batch operations: one operation over many objects.
  *
- * - `batch-copy` (the default export): server-side copy of 20,000 small objects (2,000 with `--quick`) into another
- *   prefix. Every contender lists the source and sends one CopyObject per object, at the same concurrency (32);
+ * - `batch-copy`: server-side copy of 20,000 small objects (2,000 with `--quick`) into another prefix. Every
+ *   contender lists the source and sends a CopyObject per object (rclone a HEAD too), at the same concurrency (32);
  *   the figure that matters is objects per second (20,000 / wall). bucketjobs also writes a snapshot manifest and a
- *   completion report.
+ *   completion report. On a small shared box radosgw is the bottleneck here.
+ * - `batch-copy-c8-latency` (export `batchCopyLatency`): the same at concurrency 8 with 20 ms of first-byte latency
+ *   on every request, a request rate radosgw can serve, so round trips per object decide, as on a real store.
  * - `batch-manifest` (export `batchManifest`): a 1,000,000-row CSV manifest (100,000 with `--quick`) through a no-op
  *   `invoke`, with a full report. The figure that matters is peak RSS, which must not grow with the manifest: the
  *   same job over a manifest a tenth as long is a contender too, beside the naive way (read the whole manifest,
@@ -84,10 +86,10 @@ function rcloneEnv(s3: S3Access): Record<string, string> {
   };
 }
 
-const copyContenders: readonly Contender<CopyParams>[] = [
+const copyContenders = (concurrency: number): readonly Contender<CopyParams>[] => [
   {
     name: 'bucketjobs',
-    description: `\`runBatchJob\` over the s3 driver (preset \`ceph\`): generated manifest (listing → CSV snapshot), copy with a prefix replace, concurrency ${CONCURRENCY}, full report (AllTasks)`,
+    description: `\`runBatchJob\` over the s3 driver (preset \`ceph\`): generated manifest (listing → CSV snapshot), copy with a prefix replace, concurrency ${concurrency}, full report (AllTasks)`,
     async prepare(ctx) {
       const { s3Driver } = await import('../../src/drivers/s3.js');
       const { runBatchJob } = await import('../../src/jobs/batch/index.js');
@@ -108,7 +110,7 @@ const copyContenders: readonly Contender<CopyParams>[] = [
             },
           },
           report: { bucket: ctx.output.bucket, prefix: `${ctx.output.prefix}report` },
-          concurrency: CONCURRENCY,
+          concurrency: concurrency,
         });
         const detail = await job.done();
         if (detail.progressSummary.succeeded !== ctx.params.count) {
@@ -119,26 +121,26 @@ const copyContenders: readonly Contender<CopyParams>[] = [
   },
   {
     name: 'rclone',
-    description: `\`rclone copy s3:bucket/source s3:bucket/…/copy --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}\`: one remote, so server-side copies; lists source and target first`,
+    description: `\`rclone copy s3:bucket/source s3:bucket/…/copy --transfers ${concurrency} --checkers ${concurrency}\`: one remote, so server-side copies; lists source and target first`,
     requires: ['rclone'],
     async run(ctx) {
       const src = `s3:${ctx.bucket}/${ctx.params.prefix.replace(/\/$/, '')}`;
       const dst = `s3:${ctx.output.bucket}/${targetPrefix(ctx).replace(/\/$/, '')}`;
       const flags = ['--config', '/dev/null', '--s3-no-check-bucket', '--retries', '1', '-q'];
-      const concurrency = ['--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY)];
-      await ctx.exec('rclone', ['copy', src, dst, ...concurrency, ...flags], { env: rcloneEnv(ctx.s3) });
+      const parallel = ['--transfers', String(concurrency), '--checkers', String(concurrency)];
+      await ctx.exec('rclone', ['copy', src, dst, ...parallel, ...flags], { env: rcloneEnv(ctx.s3) });
     },
   },
   {
     name: 'sdk + p-limit',
-    description: `@aws-sdk/client-s3 by hand: ListObjectsV2 pages, CopyObject per key through p-limit(${CONCURRENCY}); no manifest, no report, no retries beyond the SDK's`,
+    description: `@aws-sdk/client-s3 by hand: ListObjectsV2 pages, CopyObject per key through p-limit(${concurrency}); no manifest, no report, no retries beyond the SDK's`,
     async prepare(ctx) {
       const { default: pLimit } = await import('p-limit');
       // The SDK's default agent keeps 50 sockets: enough for every task at once.
       const client = ctx.client();
       await client.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: copyKey(ctx.params.prefix, 0) }));
       return async () => {
-        const limit = pLimit(CONCURRENCY);
+        const limit = pLimit(concurrency);
         const copies: Promise<unknown>[] = [];
         for await (const page of listKeys(client, ctx.bucket, ctx.params.prefix)) {
           for (const key of page) {
@@ -186,34 +188,44 @@ const copyContenders: readonly Contender<CopyParams>[] = [
   },
 ];
 
-const batchCopy: Scenario<CopyParams> = defineScenario<CopyParams>({
-  name: 'batch-copy',
-  description: `Server-side copy of ${COUNT.toLocaleString('en')} objects of 1 KiB to another prefix (list, then one CopyObject per object), ${CONCURRENCY} at once: objects per second = count / wall.`,
-  async seed(ctx) {
-    const count = ctx.quick ? QUICK_COUNT : COUNT;
-    const prefix = 'source/';
-    const client = ctx.client();
-    const body = pseudoRandomBytes(OBJECT_SIZE, 0xba7c);
-    for (let i = 0; i < count; i += 64) {
-      await Promise.all(
-        Array.from({ length: Math.min(64, count - i) }, (_, k) =>
-          client.send(new PutObjectCommand({ Bucket: ctx.bucket, Key: copyKey(prefix, i + k), Body: body })),
-        ),
-      );
-    }
-    return { bytes: count * OBJECT_SIZE, prefix, count, size: OBJECT_SIZE };
-  },
-  async verify(ctx: VerifyContext<CopyParams>) {
-    const client = ctx.client();
-    const want = ctx.contender === NAIVE ? ctx.params.count / NAIVE_SHARE : ctx.params.count;
-    const n = await countUnder(client, ctx.output.bucket, targetPrefix(ctx));
-    if (n !== want) throw new Error(`${n} objects under ${targetPrefix(ctx)}, want ${want}`);
-    const last = copyKey(targetPrefix(ctx), want - 1);
-    const head = await client.send(new HeadObjectCommand({ Bucket: ctx.output.bucket, Key: last }));
-    if (head.ContentLength !== ctx.params.size) throw new Error(`${last} has ${head.ContentLength} bytes`);
-  },
-  contenders: copyContenders,
-});
+const copyScenario = (name: string, concurrency: number, latency?: string): Scenario<CopyParams> =>
+  defineScenario<CopyParams>({
+    name,
+    description: `Server-side copy of ${COUNT.toLocaleString('en')} objects of 1 KiB to another prefix (list, then one CopyObject per object), ${concurrency} at once${latency ? `, ${latency} ms of first-byte latency on every request` : ''}: objects per second = count / wall.`,
+    latency,
+    async seed(ctx) {
+      const count = ctx.quick ? QUICK_COUNT : COUNT;
+      const prefix = 'source/';
+      const client = ctx.client();
+      const body = pseudoRandomBytes(OBJECT_SIZE, 0xba7c);
+      for (let i = 0; i < count; i += 64) {
+        await Promise.all(
+          Array.from({ length: Math.min(64, count - i) }, (_, k) =>
+            client.send(new PutObjectCommand({ Bucket: ctx.bucket, Key: copyKey(prefix, i + k), Body: body })),
+          ),
+        );
+      }
+      return { bytes: count * OBJECT_SIZE, prefix, count, size: OBJECT_SIZE };
+    },
+    async verify(ctx: VerifyContext<CopyParams>) {
+      const client = ctx.client();
+      const want = ctx.contender === NAIVE ? ctx.params.count / NAIVE_SHARE : ctx.params.count;
+      const n = await countUnder(client, ctx.output.bucket, targetPrefix(ctx));
+      if (n !== want) throw new Error(`${n} objects under ${targetPrefix(ctx)}, want ${want}`);
+      const last = copyKey(targetPrefix(ctx), want - 1);
+      const head = await client.send(new HeadObjectCommand({ Bucket: ctx.output.bucket, Key: last }));
+      if (head.ContentLength !== ctx.params.size) throw new Error(`${last} has ${head.ContentLength} bytes`);
+    },
+    contenders: copyContenders(concurrency),
+  });
+
+const batchCopy = copyScenario('batch-copy', CONCURRENCY);
+
+/**
+ * The same copy where the server is not the bottleneck: 8 at once with a real store's 20 ms round trip, so the
+ * request rate stays below what radosgw serves on the 2-core box, and round trips per object decide.
+ */
+export const batchCopyLatency = copyScenario('batch-copy-c8-latency', 8, '20');
 
 export default batchCopy;
 
