@@ -103,3 +103,25 @@ export function iterableToStream(iterable: AsyncIterable<Uint8Array>): ReadableS
     { highWaterMark: 0 },
   );
 }
+
+/** Settles with `p`, or rejects with `signal.reason` as soon as the signal aborts. */
+export function raced<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -7,7 +7,7 @@
  */
 
 import type { EntryBody, EntryBodySource } from '../entry.js';
-import { openBody } from '../streams.js';
+import { openBody, raced } from '../streams.js';
 
 export interface BodyReader {
   /** The next non-empty chunk, or undefined at the end. Rejects with the signal's reason once it is aborted. */
@@ -16,28 +16,6 @@ export interface BodyReader {
   unshift(chunks: readonly Uint8Array[]): void;
   /** Cancels the source (a ReadableStream's `cancel()`, an iterator's `return()`); safe to call twice. */
   cancel(reason?: unknown): Promise<void>;
-}
-
-/** Settles with `p`, or rejects with `signal.reason` as soon as the signal aborts. */
-export function raced<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {

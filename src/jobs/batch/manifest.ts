@@ -21,6 +21,7 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import { compareKeys } from '../../drivers/validate.js';
+import { iterableToStream, readStream } from '../../engine/streams.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import { readCsv } from '../csv.js';
 import { writeObject } from '../io/multipart-writer.js';
@@ -119,35 +120,11 @@ function counting(chunks: AsyncIterable<Uint8Array>, onBytes: (n: number) => voi
 
 /** Gunzips a byte stream with the platform's `DecompressionStream`. */
 export function gunzip(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  return (async function* () {
-    const it = chunks[Symbol.asyncIterator]();
-    const input = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const r = await it.next();
-        if (r.done) controller.close();
-        else controller.enqueue(r.value);
-      },
-      async cancel(reason) {
-        await it.return?.(reason);
-      },
-    });
-    const reader = input
-      .pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)
-      .getReader();
-    let finished = false;
-    try {
-      while (true) {
-        const r = await reader.read();
-        if (r.done) {
-          finished = true;
-          return;
-        }
-        yield r.value;
-      }
-    } finally {
-      if (!finished) await reader.cancel().catch(() => {});
-    }
-  })();
+  return readStream(
+    iterableToStream(chunks).pipeThrough(
+      new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+    ),
+  );
 }
 
 /** Turns a record's fields into a row, by the manifest's columns. */

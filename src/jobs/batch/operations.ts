@@ -162,18 +162,7 @@ const lower = (m: Readonly<Record<string, string>> | undefined) =>
 /** Headers and metadata of the copy, for `REPLACE` (`Replaced`: the plan's; `Add`: the source's with the plan's over them). */
 function metadataOf(plan: CopyPlan, source: ObjectInfo | undefined): WriteAttributes {
   const h = plan.headers;
-  const base: WriteAttributes =
-    plan.metadataDirective === 'Add' && source
-      ? {
-          contentType: source.contentType,
-          cacheControl: source.cacheControl,
-          contentDisposition: source.contentDisposition,
-          contentEncoding: source.contentEncoding,
-          contentLanguage: source.contentLanguage,
-          expires: source.expires,
-          metadata: { ...source.metadata },
-        }
-      : {};
+  const base: WriteAttributes = plan.metadataDirective === 'Add' && source ? sourceAttributes(source) : {};
   return {
     contentType: h.contentType ?? base.contentType,
     cacheControl: h.cacheControl ?? base.cacheControl,

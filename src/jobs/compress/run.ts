@@ -13,6 +13,7 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import type { ArchiveEntry } from '../../engine/entry.js';
+import { readStream } from '../../engine/streams.js';
 import { tarStream } from '../../engine/tar/index.js';
 import { zipStream } from '../../engine/zip/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
@@ -77,22 +78,15 @@ function counted(body: AsyncIterable<Uint8Array> | undefined, onBytes: (n: numbe
 function capped(stream: ReadableStream<Uint8Array>, max: number): AsyncIterable<Uint8Array> {
   return (async function* () {
     let total = 0;
-    const reader = stream.getReader();
-    try {
-      while (true) {
-        const r = await reader.read();
-        if (r.done) return;
-        total += r.value.length;
-        if (total > max) {
-          throw new BucketJobsError(
-            ErrorCode.LimitExceeded,
-            `The archive grew past maxArchiveBytes (${max}); raise the limit or pack fewer objects`,
-          );
-        }
-        yield r.value;
+    for await (const chunk of readStream(stream)) {
+      total += chunk.length;
+      if (total > max) {
+        throw new BucketJobsError(
+          ErrorCode.LimitExceeded,
+          `The archive grew past maxArchiveBytes (${max}); raise the limit or pack fewer objects`,
+        );
       }
-    } finally {
-      await reader.cancel().catch(() => {});
+      yield chunk;
     }
   })();
 }

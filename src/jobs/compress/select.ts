@@ -15,6 +15,7 @@ import { readStream } from '../../engine/streams.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { readCsv } from '../csv.js';
 import { parseObjectUrl } from '../object-url.js';
+import { readSourceConfigList } from '../source-config.js';
 
 /** COS `Flatten`: 0 keep paths; 1 file names only; 2 (prefix only) under a folder named after the prefix's last segment; 3 (prefix only) paths relative to the prefix. */
 export type Flatten = 0 | 1 | 2 | 3;
@@ -140,17 +141,6 @@ async function* listPrefix(
   }
 }
 
-async function readText(driver: StorageDriver, bucket: string, key: string, maxBytes: number, signal?: AbortSignal) {
-  const r = await driver.get({ bucket, key, signal });
-  if (r.contentLength > maxBytes) {
-    await r.body.cancel();
-    throw new BucketJobsError(ErrorCode.LimitExceeded, `Source config is larger than ${maxBytes} bytes`, {
-      ref: { bucket, key },
-    });
-  }
-  return new TextDecoder().decode(await new Response(r.body).arrayBuffer());
-}
-
 function locate(jobBucket: string, text: string): { bucket: string; key: string; versionId?: string } | undefined {
   const p = parseObjectUrl(text);
   return p && { bucket: p.bucket ?? jobBucket, key: p.key, versionId: p.versionId };
@@ -193,26 +183,7 @@ async function readSourceConfig(
   const text = typeof ref === 'string' ? ref : (ref.url ?? ref.key ?? '');
   const loc = locate(jobBucket, text);
   if (!loc) throw invalid(`sourceConfigList: not an object URL or key: ${JSON.stringify(text)}`);
-  const raw = (await readText(driver, loc.bucket, loc.key, 64 * 1024 * 1024, signal)).replace(/^\ufeff/, '');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (err) {
-    throw new BucketJobsError(ErrorCode.InvalidArgument, 'sourceConfigList: the object is not JSON', {
-      ref: loc,
-      cause: err,
-    });
-  }
-  const list = Array.isArray(parsed)
-    ? parsed
-    : ((parsed as { sourceList?: unknown; sources?: unknown })?.sourceList ??
-      (parsed as { sources?: unknown })?.sources);
-  if (!Array.isArray(list)) {
-    throw new BucketJobsError(ErrorCode.InvalidArgument, 'sourceConfigList: expected an array of { url, renamePath }', {
-      ref: loc,
-    });
-  }
-  return list as SourceSpec[];
+  return (await readSourceConfigList(driver, loc, '{ url, renamePath }', signal)) as SourceSpec[];
 }
 
 /**

@@ -13,6 +13,7 @@ import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { withRetry } from '../io/retry.js';
 import { mapOrdered } from '../map-ordered.js';
 import { parseObjectUrl } from '../object-url.js';
+import { readSourceConfigList } from '../source-config.js';
 import type { ConcatSource, SourceConfigRef } from './types.js';
 
 /** HEAD requests at once while surveying the sources. */
@@ -22,8 +23,8 @@ export const LIST_SURVEY_MIN_SOURCES = 64;
 /** A listing stops (the rest get HEADs) once it finds fewer sources than this per 1,000-key page read. */
 export const LIST_SURVEY_MIN_HITS_PER_PAGE = 100;
 const PAGE_SIZE = 1000;
-/** Largest `sourceConfigList` object read. */
-export const MAX_SOURCE_CONFIG_BYTES = 64 * 1024 * 1024;
+
+export { MAX_SOURCE_CONFIG_BYTES } from '../source-config.js';
 
 /** A source after its HEAD: what the planner and the copies need. */
 export interface ResolvedSource extends ConcatSource {
@@ -35,41 +36,6 @@ export interface ResolvedSource extends ConcatSource {
 
 function invalid(message: string, ref?: { bucket: string; key?: string }): BucketJobsError {
   return new BucketJobsError(ErrorCode.InvalidArgument, message, { ref });
-}
-
-async function readConfig(
-  driver: StorageDriver,
-  loc: { bucket: string; key: string; versionId?: string | undefined },
-  signal: AbortSignal,
-): Promise<unknown[]> {
-  const r = await driver.get({ ...loc, signal });
-  if (r.contentLength > MAX_SOURCE_CONFIG_BYTES) {
-    await r.body.cancel().catch(() => {});
-    throw new BucketJobsError(
-      ErrorCode.LimitExceeded,
-      `A source config is larger than ${MAX_SOURCE_CONFIG_BYTES} bytes`,
-      {
-        ref: loc,
-      },
-    );
-  }
-  const text = new TextDecoder().decode(await new Response(r.body).arrayBuffer()).replace(/^\ufeff/, '');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new BucketJobsError(ErrorCode.InvalidArgument, 'sourceConfigList: the object is not JSON', {
-      ref: loc,
-      cause: err,
-    });
-  }
-  const list = Array.isArray(parsed)
-    ? parsed
-    : ((parsed as { sourceList?: unknown } | null)?.sourceList ?? (parsed as { sources?: unknown } | null)?.sources);
-  if (!Array.isArray(list)) {
-    throw invalid('sourceConfigList: expected an array of { url } (or { sourceList: [...] })', loc);
-  }
-  return list;
 }
 
 /** One entry of a config list: a URL or key string, or `{ url | key, range? }`. */
@@ -98,7 +64,7 @@ export async function listSources(
     const p = parseObjectUrl(text);
     if (!p) throw invalid(`sourceConfigList: not an object URL or key: ${JSON.stringify(text)}`);
     const loc = { bucket: p.bucket ?? outputBucket, key: p.key, versionId: p.versionId };
-    const list = await readConfig(driver, loc, signal);
+    const list = await readSourceConfigList(driver, loc, '{ url } or { url, range }', signal);
     list.forEach((entry, i) => {
       all.push(entrySource(entry, loc.bucket, `${loc.bucket}/${loc.key} item ${i}`));
     });

@@ -17,6 +17,7 @@
 
 import { MiB } from '../../drivers/capabilities.js';
 import type { DriverCapabilities, PartResult, StorageDriver, WriteAttributes } from '../../drivers/types.js';
+import { raced } from '../../engine/streams.js';
 import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import { checkInt, DEFAULT_RETRY_ATTEMPTS, withRetry } from './retry.js';
 
@@ -281,21 +282,8 @@ async function* cutParts(
 
 /** `promise`, or a rejection with `Aborted` as soon as `signal` fires; `promise`'s own rejection is then ignored. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  promise.catch(() => {});
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
+  return raced(promise, signal).catch((err: unknown) => {
+    throw signal.aborted && err === signal.reason ? abortError(signal) : err;
   });
 }
 
