@@ -16,7 +16,7 @@ import { type ContenderOutcome, section, table, writeSection } from './support/r
 import { figures, type RunFigures, runInChild } from './support/runner.js';
 import { clearPrefix, MiB, s3Client } from './support/s3.js';
 import { type LoadedScenario, loadScenarios, type SeedContext } from './support/scenario.js';
-import { type BenchServer, describeMachine, ensurePackages, onPath, startServer } from './support/server.js';
+import { type BenchServer, describeMachine, ensureBenchTools, onPath, startServer } from './support/server.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -104,8 +104,7 @@ async function main(): Promise<number> {
   }
 
   // Command-line peers come from Debian; without root they are skipped, and the table says so.
-  const missingPackages = await ensurePackages({ rclone: 'rclone', s3cmd: 's3cmd', [GNU_TIME]: 'time' }, log);
-  if (missingPackages.length > 0) log(`not installed (not root?): ${missingPackages.join(', ')}`);
+  for (const line of ensureBenchTools(log)) log(`not installed: ${line}`);
 
   let server: BenchServer | undefined;
   let proxy: FaultProxy | undefined;

@@ -3,7 +3,8 @@
 # single-node cluster of 1 mon + 1 OSD with the in-RAM memstore backend. cephx off, loopback only, no systemd, no mgr.
 # Everything lives in DIR and in RAM; `stop` kills the three daemons and removes DIR.
 #
-#   bash scripts/s3-rgw.sh install          # apt-get install the packages (root or sudo; ~60 MB, ~30 s)
+#   bash scripts/s3-rgw.sh install          # apt-get install the packages (root or sudo; ~60 MB, ~30 s),
+#                                           # through scripts/test-tools.mjs
 #   eval "$(bash scripts/s3-rgw.sh start [DIR])"
 #                                           # ~11 s; prints one line:
 #                                           # export S3_ENDPOINT=... S3_ACCESS_KEY=... S3_SECRET_KEY=... S3_RGW_DIR=...
@@ -30,12 +31,8 @@ have_binaries() {
 
 case "$CMD" in
 install)
-  have_binaries && { echo "radosgw, ceph-mon and ceph-osd are already installed" >&2; exit 0; }
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw ceph-common >/dev/null
+  # The package list and the apt-get steps live in scripts/test-tools.mjs (shared with the tests, CI and the bench).
+  exec node "$(dirname "$0")/test-tools.mjs" install s3
   ;;
 
 start)

@@ -3,7 +3,8 @@
  *
  * - `S3_ENDPOINT` (+ `S3_ACCESS_KEY`, `S3_SECRET_KEY`) set: use that server. If `S3_RGW_DIR` is set too (the line
  *   `scripts/s3-rgw.sh start` prints), deleted objects are garbage-collected between runs as below.
- * - Otherwise start a throwaway radosgw with `scripts/s3-rgw.sh` (installing it first when we are root) and stop it
+ * - Otherwise start a throwaway radosgw with `scripts/s3-rgw.sh` (installing it first when we are root, through
+ *   scripts/test-tools.mjs) and stop it
  *   at the end.
  *
  * radosgw hands the tail of a deleted object to its garbage collector, which by default waits two hours; memstore
@@ -19,6 +20,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { canInstall, describeMissing, installTools, missingTools, toolsOf } from '../../scripts/test-tools.mjs';
 import type { S3Access } from './scenario.js';
 
 const run = promisify(execFile);
@@ -42,8 +44,6 @@ export async function onPath(command: string): Promise<boolean> {
   }
 }
 
-const isRoot = () => process.getuid?.() === 0;
-
 async function firstLine(command: string, args: readonly string[]): Promise<string | undefined> {
   try {
     const { stdout, stderr } = await run(command, [...args], { timeout: 10_000 });
@@ -61,25 +61,14 @@ function gcFor(dir: string | undefined): () => Promise<void> {
   };
 }
 
-/** Installs missing Debian packages when root; returns the ones still missing. */
-export async function ensurePackages(
-  wanted: Readonly<Record<string, string>>,
-  log: (line: string) => void,
-): Promise<string[]> {
-  const missing: string[] = [];
-  for (const [command, pkg] of Object.entries(wanted)) if (!(await onPath(command))) missing.push(pkg);
-  if (missing.length === 0 || !isRoot() || !(await onPath('apt-get'))) return missing;
-  log(`installing ${missing.join(', ')} (apt-get) ...`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env, timeout: 600_000 });
-  await install().catch(async () => {
-    await run('apt-get', ['update', '-qq'], { env, timeout: 600_000 });
-    await install();
-  });
-  const still: string[] = [];
-  for (const [command, pkg] of Object.entries(wanted)) if (!(await onPath(command))) still.push(pkg);
-  return still;
+/**
+ * Installs the command-line peers (rclone, s3cmd, GNU time) when we are root, with the same list and steps as the
+ * tests and CI (scripts/test-tools.mjs); returns what is still missing, with the command that adds each.
+ */
+export function ensureBenchTools(log: (line: string) => void): string[] {
+  const tools = toolsOf(['bench']);
+  const missing = canInstall() ? installTools(tools, { log }) : missingTools(tools);
+  return describeMissing(missing);
 }
 
 export async function startServer(log: (line: string) => void): Promise<BenchServer> {
@@ -101,19 +90,18 @@ export async function startServer(log: (line: string) => void): Promise<BenchSer
     };
   }
 
-  const needed = ['radosgw', 'radosgw-admin', 'ceph-mon', 'ceph-osd', 'ceph'];
-  if (!(await Promise.all(needed.map(onPath))).every(Boolean)) {
-    if (!isRoot()) {
+  const s3Tools = toolsOf(['s3']);
+  if (missingTools(s3Tools).length > 0) {
+    const still = canInstall() ? installTools(s3Tools, { log }) : missingTools(s3Tools);
+    if (still.length > 0) {
       throw new Error(
         [
           'No S3 server: S3_ENDPOINT is not set and Ceph radosgw is not installed. Either:',
-          '  - install radosgw once (root):  sudo bash scripts/s3-rgw.sh install   (~60 MB, ~30 s), or',
+          `  - install radosgw once:  sudo node scripts/test-tools.mjs install s3   (~60 MB, ~30 s), or`,
           '  - point the benchmark at a server: S3_ENDPOINT=http://host:port S3_ACCESS_KEY=... S3_SECRET_KEY=...',
         ].join('\n'),
       );
     }
-    log('installing Ceph radosgw (bash scripts/s3-rgw.sh install, ~30 s) ...');
-    await run('bash', [SCRIPT, 'install'], { timeout: 900_000 });
   }
 
   const base = await mkdtemp(join(tmpdir(), 'bucketjobs-bench-'));

@@ -4,6 +4,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
+import { needTools, type ToolName } from './tools.js';
 
 export interface ReaderResult {
   readonly status: number | null;
@@ -11,7 +12,8 @@ export interface ReaderResult {
   readonly stderr: string;
 }
 
-function run(cmd: string, args: readonly string[], input: Uint8Array): ReaderResult {
+function run(cmd: ToolName, args: readonly string[], input: Uint8Array): ReaderResult {
+  needTools(cmd);
   const res = spawnSync(cmd, args, {
     input,
     maxBuffer: 1 << 28,
@@ -28,6 +30,7 @@ export function gnuTarList(archive: Uint8Array, gzip = false): ReaderResult {
 
 /** `tar -xOf - member` (GNU tar): the member's bytes. */
 export function gnuTarCat(archive: Uint8Array, member: string, gzip = false): Buffer {
+  needTools('tar');
   const res = spawnSync('tar', [gzip ? '-xzOf' : '-xOf', '-', member], { input: archive, maxBuffer: 1 << 28 });
   if (res.status !== 0) throw new Error(`tar -xOf failed: ${res.stderr.toString()}`);
   return res.stdout;
@@ -114,6 +117,7 @@ i.uname = i.gname = ''
 if f.get('dir'): i.type = tarfile.DIRTYPE
 sys.stdout.buffer.write(i.tobuf(format=tarfile.USTAR_FORMAT, encoding='utf-8', errors='strict'))
 `;
+  needTools('python3');
   const res = spawnSync('python3', ['-c', script, JSON.stringify(f)]);
   if (res.status !== 0) throw new Error(`python tarfile failed: ${res.stderr.toString()}`);
   return res.stdout;

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
+import { needTools, type ToolName } from './tools.js';
 
 const run = promisify(execFile);
 const PYTHON_BIN = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -102,7 +103,20 @@ export async function toTempFile(
   return { path, size, cleanup };
 }
 
+/** The program each reader runs. */
+const TOOL_OF: Readonly<Record<ReaderName, ToolName>> = {
+  unzip: 'unzip',
+  '7z': '7z',
+  bsdtar: 'bsdtar',
+  'bsdtar-stream': 'bsdtar',
+  python: 'python3',
+  'java-zipfile': 'java',
+  'java-stream': 'java',
+  'java25-stream': 'java',
+};
+
 export async function unzipTest(file: string): Promise<void> {
+  needTools('unzip');
   const { stdout } = await run('unzip', ['-tq', file], BIG).catch((e) => {
     throw new Error(`unzip -t failed: ${e.stdout ?? ''}${e.stderr ?? e.message}`);
   });
@@ -111,11 +125,13 @@ export async function unzipTest(file: string): Promise<void> {
 
 /** `unzip -p`: one entry's bytes. */
 export async function unzipContent(file: string, name: string): Promise<Buffer> {
+  needTools('unzip');
   const { stdout } = await run('unzip', ['-p', file, name], { ...BIG, encoding: 'buffer' });
   return stdout;
 }
 
 export async function sevenZipTest(file: string, password?: string): Promise<void> {
+  needTools('7z');
   const args = ['t', file, ...(password ? [`-p${password}`] : ['-p'])];
   const { stdout } = await run('7z', args, BIG).catch((e) => {
     throw new Error(`7z t failed: ${e.stdout ?? ''}${e.stderr ?? e.message}`);
@@ -128,6 +144,7 @@ export async function bsdtarRead(
   file: string,
   opts: { stream?: boolean; password?: string } = {},
 ): Promise<{ names: string[]; sha256: string }> {
+  needTools('bsdtar');
   const pass = opts.password ? ['--passphrase', opts.password] : [];
   const src = opts.stream ? '-' : file;
   const names = (await runWithInput('bsdtar', [...pass, '-tf', src], opts.stream ? file : undefined)).toString('utf8');
@@ -175,6 +192,7 @@ with zipfile.ZipFile(path) as z:
 
 /** Python `zipfile`: testzip (for archives under 64 MiB) and every entry read back (which also checks its CRC). */
 export async function pythonRead(file: string): Promise<{ entries: ReadEntry[]; comment: string }> {
+  needTools('python3');
   const small = (await stat(file)).size < 64 * 1024 * 1024;
   const { stdout } = await run(PYTHON_BIN, ['-c', PYTHON, file, small ? '1' : '0'], BIG).catch((e) => {
     throw new Error(`python zipfile failed: ${e.stderr ?? e.message}`);
@@ -201,6 +219,7 @@ export async function pythonRead(file: string): Promise<{ entries: ReadEntry[]; 
 
 /** The JDK readers: `zipfile` (ZipFile) or `stream` (ZipInputStream), with JDK 17 or 25. */
 export async function javaRead(file: string, mode: 'zipfile' | 'stream', jdk: 17 | 25 = 17): Promise<ReadEntry[]> {
+  needTools('java');
   const java = jdk === 25 ? JAVA25 : 'java';
   const res = await run(java, [...(await zipCheckArgs()), file, mode], BIG).catch((e) => e as { stdout: string });
   const lines = String(res.stdout).split('\n');
@@ -270,6 +289,8 @@ export async function checkReaders(
   readers: readonly ReaderName[],
   opts: { password?: string } = {},
 ): Promise<Partial<Record<ReaderName, ReadEntry[]>>> {
+  // Skip before any reader runs, not half-way through.
+  needTools(...new Set(readers.map((r) => TOOL_OF[r])));
   const want = expectedList(expected);
   const seen: Partial<Record<ReaderName, ReadEntry[]>> = {};
   for (const reader of readers) {

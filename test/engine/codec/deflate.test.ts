@@ -23,6 +23,7 @@ import {
 } from '../../../src/engine/codec/deflate.js';
 import { createParallelDeflater, parallelDeflateRaw } from '../../../src/engine/codec/parallel-deflate.js';
 import { BucketJobsError } from '../../../src/errors.js';
+import { needTools } from '../../support/tools.js';
 
 type Rng = () => number;
 
@@ -155,6 +156,7 @@ function pythonInflateFailures(cases: readonly { compressed: Uint8Array; sha256:
     'print(" ".join(map(str, bad)))',
   ].join('\n');
   const input = cases.map((c) => `${Buffer.from(c.compressed).toString('base64')} ${c.sha256}\n`).join('');
+  needTools('python3');
   const res = spawnSync('python3', ['-c', script], { input, maxBuffer: 1 << 26 });
   if (res.status !== 0) throw new Error(`python3 failed: ${res.stderr.toString()}`);
   const out = res.stdout.toString().trim();
