@@ -15,6 +15,7 @@ import type { ConcatOptions } from './jobs/concat/types.js';
 import { type ClientContext, track } from './jobs/context.js';
 import { memoryJobStore } from './jobs/store.js';
 import { type JobDetail, type JobState, type JobStore, type JobTag, TERMINAL_STATES } from './jobs/types.js';
+import { assertKnownKeys, optionKeys } from './options.js';
 
 export interface ClientOptions {
   /** The store the jobs read from and write to. */
@@ -38,6 +39,16 @@ export interface ListJobsOptions {
   /** The `nextToken` of the previous page. */
   readonly nextToken?: string | undefined;
 }
+
+/** The keys of {@link ClientOptions}; unknown ones are refused with `InvalidArgument`. */
+export const CLIENT_OPTION_KEYS = optionKeys<ClientOptions>()({ driver: true, jobStore: true });
+/** The keys of {@link ListJobsOptions}; unknown ones are refused with `InvalidArgument`. */
+export const LIST_JOBS_OPTION_KEYS = optionKeys<ListJobsOptions>()({
+  states: true,
+  tag: true,
+  limit: true,
+  nextToken: true,
+});
 
 export interface ListJobsResult {
   readonly jobs: JobDetail[];
@@ -99,6 +110,7 @@ export function createClient(options: ClientOptions): Client {
   if (!options?.driver || typeof options.driver.get !== 'function') {
     throw new TypeError('createClient needs { driver }: memoryDriver(), fsDriver({ root }) or s3Driver({ client })');
   }
+  assertKnownKeys(options, CLIENT_OPTION_KEYS);
   const context: ClientContext = {
     driver: options.driver,
     store: options.jobStore ?? memoryJobStore(),
@@ -126,6 +138,7 @@ export function createClient(options: ClientOptions): Client {
     confirmJob: (id) => confirmJob(context, id),
     resumeJob: (id, o) => resumeBatchJob(context, id, o),
     async listJobs(opts = {}) {
+      assertKnownKeys(opts, LIST_JOBS_OPTION_KEYS);
       const limit = opts.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
       const jobs: JobDetail[] = [];

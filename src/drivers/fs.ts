@@ -27,10 +27,11 @@
  */
 
 import { resolve } from 'node:path';
+import { assertKnownKeys, optionKeys } from '../options.js';
 import { storePresets } from './capabilities.js';
 import { createLocalDriver } from './local/core.js';
 import { fsBackend } from './local/fs-backend.js';
-import type { DriverCapabilities, StorageDriver } from './types.js';
+import { CAPABILITY_KEYS, type DriverCapabilities, type StorageDriver } from './types.js';
 
 export interface FsDriverOptions {
   /** The folder holding the buckets. Created by the first `createBucket` when missing. */
@@ -43,11 +44,15 @@ export interface FsDriverOptions {
   readonly capabilities?: Partial<DriverCapabilities> | undefined;
 }
 
+/** The keys of {@link FsDriverOptions}; unknown ones are refused with `InvalidArgument`. */
+export const FS_DRIVER_OPTION_KEYS = optionKeys<FsDriverOptions>()({ root: true, capabilities: CAPABILITY_KEYS });
+
 /** A driver over a local folder. `getInstance()` returns the resolved root path. */
 export function fsDriver(options: FsDriverOptions): StorageDriver {
   if (typeof options?.root !== 'string' || options.root === '') {
     throw new TypeError('fsDriver needs options.root: the folder to keep buckets in');
   }
+  assertKnownKeys(options, FS_DRIVER_OPTION_KEYS);
   const root = resolve(options.root);
   return createLocalDriver('fs', fsBackend(root), { ...storePresets.local, ...options.capabilities });
 }

@@ -12,10 +12,11 @@
  * @module
  */
 
+import { assertKnownKeys, optionKeys } from '../options.js';
 import { storePresets } from './capabilities.js';
 import { createLocalDriver } from './local/core.js';
 import { type MemoryState, memoryBackend } from './local/memory-backend.js';
-import type { DriverCapabilities, StorageDriver } from './types.js';
+import { CAPABILITY_KEYS, type DriverCapabilities, type StorageDriver } from './types.js';
 
 export type { MemoryBucket, MemoryState, MemoryUpload, MemoryVersion } from './local/memory-backend.js';
 
@@ -28,8 +29,12 @@ export interface MemoryDriverOptions {
   readonly capabilities?: Partial<DriverCapabilities> | undefined;
 }
 
+/** The keys of {@link MemoryDriverOptions}; unknown ones are refused with `InvalidArgument`. */
+export const MEMORY_DRIVER_OPTION_KEYS = optionKeys<MemoryDriverOptions>()({ capabilities: CAPABILITY_KEYS });
+
 /** A driver that keeps buckets and objects in memory. `getInstance()` returns its {@link MemoryState}. */
 export function memoryDriver(options: MemoryDriverOptions = {}): StorageDriver {
+  assertKnownKeys(options, MEMORY_DRIVER_OPTION_KEYS);
   const state: MemoryState = { buckets: new Map() };
   return createLocalDriver('memory', memoryBackend(state), { ...storePresets.local, ...options.capabilities });
 }

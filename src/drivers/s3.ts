@@ -17,6 +17,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { BucketJobsError, ErrorCode } from '../errors.js';
+import { assertKnownKeys, optionKeys } from '../options.js';
 import { MiB, type StorePreset, storePresets } from './capabilities.js';
 import { assertUploadId, optionalInt, pageSizeOf, unsupported } from './s3/checks.js';
 import type { S3Context } from './s3/context.js';
@@ -26,7 +27,7 @@ import { listObjects, listParts, listUploads, listVersions } from './s3/listing.
 import { abortMultipart, completeMultipart, createMultipart, uploadPart } from './s3/multipart.js';
 import { del, deleteTags, get, getTags, head, put, putTags, restore } from './s3/objects.js';
 import { call } from './s3/request.js';
-import type { CreateBucketOptions, DriverCapabilities, StorageDriver } from './types.js';
+import { CAPABILITY_KEYS, type CreateBucketOptions, type DriverCapabilities, type StorageDriver } from './types.js';
 import { assertBucket, assertListString, assertObjectRef } from './validate.js';
 
 /** Default part size for `put` of a stream of unknown length. */
@@ -90,6 +91,17 @@ export type S3DriverOptions = S3DriverBaseOptions &
       }
   );
 
+/** The keys of {@link S3DriverOptions}; unknown ones are refused with `InvalidArgument`. */
+export const S3_DRIVER_OPTION_KEYS = optionKeys<S3DriverOptions>()({
+  preset: true,
+  capabilities: CAPABILITY_KEYS,
+  partSize: true,
+  queueSize: true,
+  client: true,
+  // The SDK's own config, passed to `new S3Client()` as it is.
+  clientConfig: true,
+});
+
 function clientDefaults(preset: StorePreset): S3ClientConfig {
   if (preset === 'aws' || preset === 'local') return {};
   const base: S3ClientConfig = {
@@ -145,6 +157,7 @@ async function createBucket(ctx: S3Context, preset: StorePreset, bucket: string,
  */
 export function s3Driver(options: S3DriverOptions): StorageDriver {
   if (typeof options !== 'object' || options === null) throw new TypeError('s3Driver: options are required');
+  assertKnownKeys(options, S3_DRIVER_OPTION_KEYS);
   const preset: StorePreset = options.preset ?? 'aws';
   if (!Object.hasOwn(storePresets, preset)) {
     const known = Object.keys(storePresets).join(', ');

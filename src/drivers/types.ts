@@ -16,6 +16,7 @@
  */
 
 import type { BucketJobsError } from '../errors.js';
+import { optionKeys } from '../options.js';
 
 /** Canned ACLs (S3 `x-amz-acl`; COS supports `private` and `public-read`). */
 export type CannedAcl =
@@ -195,6 +196,13 @@ export interface ServerSideEncryption {
   /** S3 Bucket Keys, for `aws:kms`. */
   readonly bucketKeyEnabled?: boolean | undefined;
 }
+
+/** The keys of {@link ServerSideEncryption}; unknown ones are refused. */
+export const ENCRYPTION_KEYS = optionKeys<ServerSideEncryption>()({
+  algorithm: true,
+  kmsKeyId: true,
+  bucketKeyEnabled: true,
+});
 
 export interface WriteAttributes extends ObjectHeaders {
   /** User metadata. Keys are lower-cased. */
@@ -393,6 +401,29 @@ export interface DriverCapabilities {
   /** Server-side encryption algorithms a write may ask for (`encryption.algorithm`); empty when none. */
   readonly encryption: readonly string[];
 }
+
+/** The keys of {@link DriverCapabilities}, for drivers' `capabilities` overrides; unknown ones are refused. */
+export const CAPABILITY_KEYS = optionKeys<DriverCapabilities>()({
+  store: true,
+  minPartSize: true,
+  maxPartSize: true,
+  maxParts: true,
+  equalParts: true,
+  partCopy: true,
+  minRangeCopySourceSize: true,
+  maxPutSize: true,
+  maxCopySize: true,
+  maxObjectSize: true,
+  versioning: true,
+  tagging: true,
+  maxTags: true,
+  storageClasses: true,
+  archiveStorageClasses: true,
+  restore: true,
+  checksums: true,
+  conditionalPut: true,
+  encryption: true,
+});
 
 /**
  * A store. Create one with `memoryDriver()`, `fsDriver({ root })` or `s3Driver({ client })`.

@@ -7,10 +7,12 @@
 
 import type { StorageDriver } from '../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../errors.js';
+import { assertKnownKeys, optionKeys } from '../options.js';
 import type { JobRecord, JobStore } from './types.js';
 
 /** Keeps records in this process. Memory grows with the number of jobs kept; `maxJobs` bounds it (oldest go first). */
 export function memoryJobStore(options: { readonly maxJobs?: number } = {}): JobStore {
+  assertKnownKeys(options, optionKeys<{ maxJobs?: number }>()({ maxJobs: true }));
   const maxJobs = options.maxJobs ?? 10_000;
   const records = new Map<string, JobRecord>();
   return {
@@ -47,11 +49,19 @@ export interface DriverJobStoreOptions {
   readonly prefix?: string | undefined;
 }
 
+/** The keys of {@link DriverJobStoreOptions}; unknown ones are refused with `InvalidArgument`. */
+export const DRIVER_JOB_STORE_OPTION_KEYS = optionKeys<DriverJobStoreOptions>()({
+  driver: true,
+  bucket: true,
+  prefix: true,
+});
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Keeps one JSON object per job under a prefix of a bucket, through any driver. */
 export function driverJobStore(options: DriverJobStoreOptions): JobStore {
+  assertKnownKeys(options, DRIVER_JOB_STORE_OPTION_KEYS);
   const { driver, bucket } = options;
   const prefix = options.prefix ?? 'bucketjobs/jobs/';
   const keyOf = (jobId: string) => `${prefix}${jobId}.json`;

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { CannedAcl, ServerSideEncryption } from '../drivers/types.js';
+import { type CannedAcl, ENCRYPTION_KEYS, type ServerSideEncryption } from '../drivers/types.js';
+import { type KeyRule, optionKeys } from '../options.js';
 
 /**
  * Job states. Every job moves `Submitted → Running → Success | Failed | Cancelled`, as COS jobs do. Batch jobs add
@@ -90,6 +91,16 @@ export interface CallbackTarget {
   readonly timeoutMs?: number | undefined;
 }
 
+/** The keys of {@link CallbackTarget}; unknown ones are refused. */
+export const CALLBACK_TARGET_KEYS = optionKeys<CallbackTarget>()({
+  url: true,
+  format: true,
+  secret: true,
+  headers: 'record',
+  attempts: true,
+  timeoutMs: true,
+});
+
 /** Where a job writes its output object, and what the object is written with. */
 export interface JobOutput {
   readonly bucket: string;
@@ -103,6 +114,18 @@ export interface JobOutput {
   readonly encryption?: ServerSideEncryption | undefined;
 }
 
+/** The keys of {@link JobOutput}; unknown ones are refused. */
+export const JOB_OUTPUT_KEYS = optionKeys<JobOutput>()({
+  bucket: true,
+  key: true,
+  contentType: true,
+  metadata: 'record',
+  tags: 'record',
+  storageClass: true,
+  acl: true,
+  encryption: ENCRYPTION_KEYS,
+});
+
 /** Options every job kind takes. */
 export interface CommonJobOptions<D extends JobDetail> {
   /** Printable ASCII, at most 1024 characters, echoed back in the detail and callback (COS `UserData`). */
@@ -112,7 +135,22 @@ export interface CommonJobOptions<D extends JobDetail> {
   /** Cancels the job, as `job.cancel()` does: nothing is left behind. */
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
+  /**
+   * Unknown keys anywhere in the options are refused with `InvalidArgument` (a misspelled option would otherwise do
+   * the default silently). `true` lets them through, for callers that pass an object they do not own as it is.
+   * @default false
+   */
+  readonly allowUnknownKeys?: boolean | undefined;
 }
+
+/** The keys of {@link CommonJobOptions}, for the job options that extend it. */
+export const COMMON_JOB_KEYS = {
+  userData: true,
+  callback: CALLBACK_TARGET_KEYS,
+  signal: true,
+  onProgress: true,
+  allowUnknownKeys: true,
+} as const satisfies { readonly [K in keyof CommonJobOptions<JobDetail>]-?: KeyRule };
 
 /** Where job records live between processes; see `memoryJobStore()` and `driverJobStore()`. */
 export interface JobStore {

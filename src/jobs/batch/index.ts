@@ -7,6 +7,7 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { assertKnownKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
 import { type JobState, TERMINAL_STATES } from '../types.js';
@@ -14,13 +15,14 @@ import { positiveInt } from '../validate.js';
 import { type BatchPlan, type BatchRuntime, echoOf, planBatch, resumeOperation } from './plan.js';
 import { type BatchCheckpoint, initialCheckpoint, isBatchCheckpoint, runBatch } from './run.js';
 import { schedulerFor } from './scheduler.js';
-import type {
-  BatchJob,
-  BatchJobDetail,
-  BatchJobExtra,
-  BatchJobOperation,
-  BatchJobOptions,
-  ResumeBatchJobOptions,
+import {
+  type BatchJob,
+  type BatchJobDetail,
+  type BatchJobExtra,
+  type BatchJobOperation,
+  type BatchJobOptions,
+  RESUME_BATCH_JOB_OPTION_KEYS,
+  type ResumeBatchJobOptions,
 } from './types.js';
 
 export type * from './types.js';
@@ -150,6 +152,7 @@ export async function resumeBatchJob(
   jobId: string,
   options: ResumeBatchJobOptions = {},
 ): Promise<BatchJob> {
+  assertKnownKeys(options, RESUME_BATCH_JOB_OPTION_KEYS, '', options);
   if (context.live.has(jobId)) {
     throw new BucketJobsError(ErrorCode.Conflict, `Job ${jobId} is running in this process; nothing to resume`);
   }

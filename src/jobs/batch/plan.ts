@@ -16,6 +16,7 @@ import {
   assertWriteAttributes,
 } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { assertKnownKeys } from '../../options.js';
 import { assertCallback } from '../callback.js';
 import { assertUserData } from '../validate.js';
 import type {
@@ -26,6 +27,7 @@ import type {
   InvokeFunction,
   ManifestField,
 } from './types.js';
+import { BATCH_JOB_OPTION_KEYS } from './types.js';
 
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_ROWS_PER_FILE = 10_000;
@@ -503,6 +505,7 @@ function settingsPlan(o: BatchJobOptions): SettingsPlan {
 /** Checks everything that can be checked without I/O. Throws `InvalidArgument`, `Unsupported` or a `TypeError`. */
 export function planBatch(o: BatchJobOptions, caps: DriverCapabilities): { plan: BatchPlan; runtime: BatchRuntime } {
   if (typeof o !== 'object' || o === null) throw new TypeError('runBatchJob needs { manifest, operation, report? }');
+  assertKnownKeys(o, BATCH_JOB_OPTION_KEYS, '', o);
   const report = reportPlan(o.report);
   const manifest = manifestPlan(o.manifest, report !== undefined);
   const { plan: operation, invoke } = operationPlan(o.operation, caps);

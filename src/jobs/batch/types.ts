@@ -5,9 +5,16 @@
  * @module
  */
 
-import type { CannedAcl, RestoreTier, ServerSideEncryption, StorageDriver } from '../../drivers/types.js';
+import {
+  type CannedAcl,
+  ENCRYPTION_KEYS,
+  type RestoreTier,
+  type ServerSideEncryption,
+  type StorageDriver,
+} from '../../drivers/types.js';
+import { type KeyShape, optionKeys } from '../../options.js';
 import type { Job } from '../job.js';
-import type { JobCallback, JobDetail, JobProgressEvent } from '../types.js';
+import { CALLBACK_TARGET_KEYS, type JobCallback, type JobDetail, type JobProgressEvent } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Manifests
@@ -155,6 +162,8 @@ export interface CopyOperation {
    * store's default ACL, as on S3, where a copy never copies ACLs.
    */
   readonly accessControlDirective?: 'Copy' | 'Replaced' | 'Add' | undefined;
+  /** S3 `AccessControlGrants`: not supported (the driver contract sets canned ACLs only); refused with `Unsupported`. */
+  readonly accessControlGrants?: never;
   /**
    * Server-side encryption of the copies (S3 Batch `NewObjectMetadata.SSEAlgorithm`, `SSEAwsKmsKeyId` and
    * `BucketKeyEnabled`; COS `x-cos-server-side-encryption`): `{ algorithm: 'AES256' }`, or
@@ -334,6 +343,11 @@ export interface BatchJobOptions {
   readonly signal?: AbortSignal | undefined;
   /** Progress in tasks: `done` rows reported, `total` rows expected (an estimate until the manifest is read). */
   readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
+  /**
+   * Unknown keys anywhere in the options are refused with `InvalidArgument`; `true` lets them through.
+   * @default false
+   */
+  readonly allowUnknownKeys?: boolean | undefined;
 }
 
 /** What `client.resumeJob()` takes: what a job record cannot hold. */
@@ -356,7 +370,107 @@ export interface ResumeBatchJobOptions {
   readonly callback?: JobCallback<BatchJobDetail> | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
+  /**
+   * Unknown keys anywhere in the options are refused with `InvalidArgument`; `true` lets them through.
+   * @default false
+   */
+  readonly allowUnknownKeys?: boolean | undefined;
 }
+
+const BUCKET_KEY = optionKeys<{ bucket: string; key: string }>()({ bucket: true, key: true });
+
+/** The keys of a {@link BatchManifest}: one of its forms, each checked in turn. */
+const MANIFEST_KEYS = optionKeys<BatchManifest>()({
+  csv: optionKeys<CsvManifest>()({ bucket: true, key: true, versionId: true, etag: true, fields: true }),
+  inventory: optionKeys<InventoryManifest>()({ bucket: true, key: true }),
+  generate: optionKeys<GeneratedManifest>()({
+    bucket: true,
+    prefix: true,
+    filters: optionKeys<ManifestFilters>()({
+      createdAfter: true,
+      createdBefore: true,
+      objectSizeGreaterThanBytes: true,
+      objectSizeLessThanBytes: true,
+      matchAnyStorageClass: true,
+      keyNameConstraint: optionKeys<NonNullable<ManifestFilters['keyNameConstraint']>>()({
+        matchAnyPrefix: true,
+        matchAnySuffix: true,
+        matchAnySubstring: true,
+      }),
+    }),
+    manifestOutput: BUCKET_KEY,
+  }),
+  objects: true,
+});
+
+const EMPTY_KEYS: KeyShape = { keys: {} };
+
+/** The keys of a {@link BatchOperation}: one of its forms, each checked in turn. */
+const OPERATION_KEYS = optionKeys<BatchOperation>()({
+  copy: optionKeys<CopyOperation>()({
+    targetBucket: true,
+    targetKeyPrefix: true,
+    resourcesPrefix: true,
+    prefixReplace: true,
+    storageClass: true,
+    accessControlDirective: true,
+    accessControlGrants: true,
+    encryption: ENCRYPTION_KEYS,
+    cannedAccessControlList: true,
+    metadataDirective: true,
+    newObjectMetadata: optionKeys<NewObjectMetadata>()({
+      cacheControl: true,
+      contentDisposition: true,
+      contentEncoding: true,
+      contentLanguage: true,
+      contentType: true,
+      httpExpiresDate: true,
+      userMetadata: 'record',
+    }),
+    taggingDirective: true,
+    newObjectTagging: 'record',
+    modifiedSinceConstraint: true,
+    unModifiedSinceConstraint: true,
+    partSize: true,
+  }),
+  restore: optionKeys<RestoreOperation>()({ days: true, tier: true }),
+  putTagging: optionKeys<{ tags: Record<string, string> }>()({ tags: 'record' }),
+  deleteTagging: EMPTY_KEYS,
+  delete: EMPTY_KEYS,
+  invoke: true,
+});
+
+/** The keys of {@link BatchJobOptions}, nested ones too; unknown ones are refused with `InvalidArgument`. */
+export const BATCH_JOB_OPTION_KEYS = optionKeys<BatchJobOptions>()({
+  manifest: MANIFEST_KEYS,
+  operation: OPERATION_KEYS,
+  report: optionKeys<BatchReportOptions>()({ bucket: true, prefix: true, scope: true, rowsPerFile: true }),
+  priority: true,
+  confirmationRequired: true,
+  concurrency: true,
+  failureThreshold: optionKeys<Exclude<FailureThreshold, false>>()({ minTasks: true, maxFailureRate: true }),
+  retry: optionKeys<BatchRetryOptions>()({ attempts: true, baseDelayMs: true, maxDelayMs: true }),
+  maxRowsAhead: true,
+  flushIntervalMs: true,
+  description: true,
+  userData: true,
+  callback: CALLBACK_TARGET_KEYS,
+  signal: true,
+  onProgress: true,
+  allowUnknownKeys: true,
+});
+
+/** The keys of {@link ResumeBatchJobOptions}; unknown ones are refused with `InvalidArgument`. */
+export const RESUME_BATCH_JOB_OPTION_KEYS = optionKeys<ResumeBatchJobOptions>()({
+  operation: OPERATION_KEYS,
+  manifest: optionKeys<{ objects: unknown }>()({ objects: true }),
+  concurrency: true,
+  staleAfterMs: true,
+  callback: CALLBACK_TARGET_KEYS,
+  signal: true,
+  onProgress: true,
+  allowUnknownKeys: true,
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Detail

@@ -6,6 +6,7 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { assertKnownKeys, type KnownKeysOptions, optionKeys } from '../../options.js';
 import type { JobState } from '../types.js';
 import type { FileCompressDetail, FileCompressOptions } from './types.js';
 
@@ -34,6 +35,32 @@ export interface CosFileCompressRequest {
   readonly CallBackType?: string;
 }
 
+type CosOperation = CosFileCompressRequest['Operation'];
+
+/** The fields of a COS FileCompress request that the converter reads; any other is refused unless allowed. */
+const COS_REQUEST_KEYS = optionKeys<CosFileCompressRequest>()({
+  Tag: true,
+  Operation: optionKeys<CosOperation>()({
+    FileCompressConfig: optionKeys<CosOperation['FileCompressConfig']>()({
+      Flatten: true,
+      Format: true,
+      Type: true,
+      CompressKey: true,
+      UrlList: true,
+      Prefix: true,
+      Key: true,
+      KeyConfig: { list: optionKeys<{ Key: string; Rename?: string }>()({ Key: true, Rename: true }) },
+      IgnoreError: true,
+    }),
+    Output: optionKeys<CosOperation['Output']>()({ Region: true, Bucket: true, Object: true }),
+    UserData: true,
+  }),
+  QueueId: true,
+  CallBack: true,
+  CallBackFormat: true,
+  CallBackType: true,
+});
+
 function invalid(message: string): BucketJobsError {
   return new BucketJobsError(ErrorCode.InvalidArgument, `COS FileCompress request: ${message}`);
 }
@@ -45,12 +72,21 @@ const asList = <T>(v: T | readonly T[] | undefined): T[] | undefined =>
  * Converts a COS FileCompress request into `createFileCompressJob` options. `bucket` is the bucket the COS request
  * was sent to. `CallBack` becomes a URL callback in `CallBackFormat` (COS's default is XML); `CallBack: "no"` and
  * TDMQ callbacks are left out (pass a function callback for MQ delivery).
+ *
+ * A field the converter does not read (a misspelled `Flaten`, or a COS field bucketjobs does not support) is refused
+ * with `InvalidArgument`, so nothing runs with a setting silently dropped. `{ allowUnknownKeys: true }` converts the
+ * request as it is, ignoring such fields; the options returned carry it on, so the job takes them too.
  */
 export function fromCosFileCompressRequest(
   input: CosFileCompressRequest | { readonly Request: CosFileCompressRequest },
   bucket: string,
+  options: KnownKeysOptions = {},
 ): FileCompressOptions {
+  if (typeof input === 'object' && input !== null && 'Request' in input) {
+    assertKnownKeys(input, optionKeys<{ Request: unknown }>()({ Request: true }), '', options);
+  }
   const req = 'Request' in input ? input.Request : input;
+  assertKnownKeys(req, COS_REQUEST_KEYS, 'Request' in input ? 'Request' : '', options);
   if (req.Tag !== undefined && req.Tag !== 'FileCompress') throw invalid(`Tag must be FileCompress, got ${req.Tag}`);
   const op = req.Operation;
   const c = op?.FileCompressConfig;
@@ -95,6 +131,7 @@ export function fromCosFileCompressRequest(
     },
     userData: op.UserData,
     callback,
+    ...(options.allowUnknownKeys ? { allowUnknownKeys: true } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
 import { GiB, MiB } from '../../drivers/capabilities.js';
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { assertKnownKeys } from '../../options.js';
 import { assertCallback } from '../callback.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
@@ -15,7 +16,12 @@ import { assertUserData, positiveInt } from '../validate.js';
 import { toCosJobsDetail } from './cos.js';
 import { type CompressSettings, CompressTally, runCompress } from './run.js';
 import { assertFlatten, selectorOf } from './select.js';
-import type { FileCompressOperation, FileCompressOptions, FileCompressResult } from './types.js';
+import {
+  FILE_COMPRESS_OPTION_KEYS,
+  type FileCompressOperation,
+  type FileCompressOptions,
+  type FileCompressResult,
+} from './types.js';
 
 /** COS FileCompress refuses archives of 50 GB or more. */
 export const DEFAULT_MAX_ARCHIVE_BYTES = 50 * GiB;
@@ -30,6 +36,7 @@ function invalid(message: string): BucketJobsError {
 /** Checks everything that can be checked without I/O; throws `InvalidArgument` (or a `TypeError` for wrong types). */
 function check(o: FileCompressOptions, context: ClientContext): CompressSettings {
   if (typeof o !== 'object' || o === null) throw new TypeError('createFileCompressJob needs an options object');
+  assertKnownKeys(o, FILE_COMPRESS_OPTION_KEYS, '', o);
   if (typeof o.bucket !== 'string') throw new TypeError('bucket must be a string: the bucket the sources are in');
   if (typeof o.output !== 'object' || o.output === null) throw new TypeError('output must be { bucket, key, ... }');
   if (typeof o.config !== 'object' || o.config === null) throw new TypeError('config must be { format, ... }');

@@ -5,7 +5,8 @@
  */
 
 import type { DuplicatePolicy } from '../../engine/names.js';
-import type { CommonJobOptions, JobDetail, JobOutput } from '../types.js';
+import { optionKeys } from '../../options.js';
+import { COMMON_JOB_KEYS, type CommonJobOptions, JOB_OUTPUT_KEYS, type JobDetail, type JobOutput } from '../types.js';
 import type { Flatten, Selection, SourceSpec } from './select.js';
 
 export type { Flatten, Selection, SourceSpec };
@@ -85,6 +86,34 @@ export interface FileCompressOptions extends CommonJobOptions<FileCompressDetail
    */
   readonly maxEntries?: number | undefined;
 }
+
+/** The keys of {@link FileCompressOptions}, nested ones too; unknown ones are refused with `InvalidArgument`. */
+export const FILE_COMPRESS_OPTION_KEYS = optionKeys<FileCompressOptions>()({
+  ...COMMON_JOB_KEYS,
+  bucket: true,
+  output: JOB_OUTPUT_KEYS,
+  config: optionKeys<FileCompressConfig>()({
+    format: true,
+    type: true,
+    compression: true,
+    password: true,
+    duplicates: true,
+    ignoreError: true,
+    keys: true,
+    keyConfig: { list: optionKeys<{ key: string; rename?: string }>()({ key: true, rename: true }) },
+    prefix: true,
+    urlList: true,
+    sources: { list: optionKeys<SourceSpec>()({ url: true, key: true, renamePath: true }) },
+    sourceConfigList: { list: optionKeys<{ url?: string; key?: string }>()({ url: true, key: true }) },
+    flatten: true,
+  }),
+  concurrency: true,
+  prefetchBytes: true,
+  maxSinglePutBytes: true,
+  maxArchiveBytes: true,
+  downloadUrlExpiresIn: true,
+  maxEntries: true,
+});
 
 export interface ErrorFile {
   readonly bucket?: string | undefined;

@@ -8,13 +8,20 @@
 
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { assertKnownKeys } from '../../options.js';
 import { assertCallback } from '../callback.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
 import { assertUserData, positiveInt } from '../validate.js';
 import { type ConcatSettings, ConcatTally, runConcat } from './run.js';
 import { assertRangeShape } from './sources.js';
-import type { ConcatOperation, ConcatOptions, ConcatResult, ConcatSource } from './types.js';
+import {
+  CONCAT_OPTION_KEYS,
+  type ConcatOperation,
+  type ConcatOptions,
+  type ConcatResult,
+  type ConcatSource,
+} from './types.js';
 
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_COPY_CONCURRENCY = 16;
@@ -32,6 +39,7 @@ function invalid(message: string): BucketJobsError {
 /** Checks everything that can be checked without I/O; throws `InvalidArgument` (or a `TypeError` for wrong types). */
 function check(o: ConcatOptions, context: ClientContext): ConcatSettings {
   if (typeof o !== 'object' || o === null) throw new TypeError('concatObjects needs an options object');
+  assertKnownKeys(o, CONCAT_OPTION_KEYS, '', o);
   if (typeof o.output !== 'object' || o.output === null) throw new TypeError('output must be { bucket, key, ... }');
   assertObjectRef(o.output.bucket, o.output.key);
   assertWriteAttributes(o.output, context.driver.capabilities, o.output);

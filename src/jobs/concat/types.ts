@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { CommonJobOptions, JobDetail, JobOutput } from '../types.js';
+import { optionKeys } from '../../options.js';
+import { COMMON_JOB_KEYS, type CommonJobOptions, JOB_OUTPUT_KEYS, type JobDetail, type JobOutput } from '../types.js';
 
 /** One source object, or a byte range of it. */
 export interface ConcatSource {
@@ -63,6 +64,26 @@ export interface ConcatOptions extends CommonJobOptions<ConcatDetail> {
    */
   readonly maxSources?: number | undefined;
 }
+
+/** The keys of {@link ConcatOptions}, nested ones too; unknown ones are refused with `InvalidArgument`. */
+export const CONCAT_OPTION_KEYS = optionKeys<ConcatOptions>()({
+  ...COMMON_JOB_KEYS,
+  sources: {
+    list: optionKeys<ConcatSource>()({
+      bucket: true,
+      key: true,
+      versionId: true,
+      range: optionKeys<{ start: number; end: number }>()({ start: true, end: true }),
+    }),
+  },
+  sourceConfigList: { list: optionKeys<{ url?: string; key?: string }>()({ url: true, key: true }) },
+  output: JOB_OUTPUT_KEYS,
+  concurrency: true,
+  copyConcurrency: true,
+  uploadPartSize: true,
+  tempPrefix: true,
+  maxSources: true,
+});
 
 export interface ConcatResult {
   readonly bucket: string;
