@@ -22,6 +22,7 @@
 import { MiB } from '../../drivers/capabilities.js';
 import type { StorageDriver } from '../../drivers/types.js';
 import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
+import { RequestSignals } from '../abort-listeners.js';
 import { readObject } from './read-object.js';
 import { checkInt } from './retry.js';
 
@@ -260,6 +261,8 @@ class Prefetcher<T extends PrefetchItem> {
   private readonly window: Slot<T>[] = [];
   private readonly fetches = new Set<Promise<void>>();
   private readonly controller = new AbortController();
+  /** One signal per read, so the controller's signal carries one listener for all of them. */
+  private readonly requests = new RequestSignals(this.controller.signal);
   private readonly stats: PrefetchStats;
   private iterator: AsyncIterator<unknown> | Iterator<unknown> | undefined;
   private pumping = false;
@@ -429,17 +432,28 @@ class Prefetcher<T extends PrefetchItem> {
   }
 
   private read(item: T): AsyncIterable<Uint8Array> {
-    return readObject({
-      driver: this.options.driver,
-      bucket: item.bucket,
-      key: item.key,
-      versionId: item.versionId,
-      etag: item.etag,
-      size: item.size,
-      signal: this.controller.signal,
-      attempts: this.options.attempts,
-      baseDelayMs: this.options.baseDelayMs,
-    });
+    const { driver, attempts, baseDelayMs } = this.options;
+    const requests = this.requests;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const request = requests.open();
+        try {
+          yield* readObject({
+            driver,
+            bucket: item.bucket,
+            key: item.key,
+            versionId: item.versionId,
+            etag: item.etag,
+            size: item.size,
+            signal: request.signal,
+            attempts,
+            baseDelayMs,
+          });
+        } finally {
+          request.close();
+        }
+      },
+    };
   }
 
   /** Reads the input and starts fetches, as far as the limits allow. */
