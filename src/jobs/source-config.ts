@@ -7,6 +7,7 @@
 
 import type { StorageDriver } from '../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../errors.js';
+import { withRetry } from './io/retry.js';
 
 /** Largest `sourceConfigList` object read. */
 export const MAX_SOURCE_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -23,7 +24,7 @@ export async function readSourceConfigList(
   shape: string,
   signal: AbortSignal | undefined,
 ): Promise<unknown[]> {
-  const r = await driver.get({ ...loc, signal });
+  const r = await withRetry(() => driver.get({ ...loc, signal }), { signal });
   if (r.contentLength > MAX_SOURCE_CONFIG_BYTES) {
     await r.body.cancel().catch(() => {});
     throw new BucketJobsError(

@@ -11,9 +11,10 @@
  */
 
 import type { StorageDriver } from '../../drivers/types.js';
-import { readStream } from '../../engine/streams.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { readCsv } from '../csv.js';
+import { listWithRetry } from '../io/list.js';
+import { readObject } from '../io/read-object.js';
 import { parseObjectUrl } from '../object-url.js';
 import { readSourceConfigList } from '../source-config.js';
 
@@ -129,7 +130,7 @@ async function* listPrefix(
   nameOf: (key: string) => string,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<SelectedItem> {
-  for await (const e of driver.list({ bucket, prefix, signal })) {
+  for await (const e of listWithRetry(driver, { bucket, prefix, signal })) {
     if (e.type !== 'object') continue;
     const item = named(bucket, e.key, nameOf(e.key), {
       size: e.size,
@@ -201,8 +202,7 @@ export async function* selectItems(
     case 'urlList': {
       const loc = locate(jobBucket, s.urlList as string);
       if (!loc) throw invalid(`urlList: not an object key or URL: ${JSON.stringify(s.urlList)}`);
-      const r = await driver.get({ bucket: loc.bucket, key: loc.key, signal });
-      for await (const row of readCsv(readStream(r.body))) {
+      for await (const row of readCsv(readObject({ driver, bucket: loc.bucket, key: loc.key, signal }))) {
         const where = `${loc.key} line ${row.line}`;
         if (row.error !== undefined) {
           yield { kind: 'error', source: where, error: invalid(`urlList ${where}: ${row.error}`) };

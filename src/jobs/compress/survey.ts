@@ -8,6 +8,7 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { withRetry } from '../io/retry.js';
 import { mapOrdered } from '../map-ordered.js';
 import type { ArchiveSizer } from './archive-shape.js';
 import type { SelectedItem } from './select.js';
@@ -40,7 +41,8 @@ export async function resolveItem(
   if (item.kind !== 'object') return item;
   if (item.size !== undefined && !archived(driver, item.storageClass)) return item;
   try {
-    const info = await driver.head({ bucket: item.bucket, key: item.key, versionId: item.versionId, signal });
+    const ref = { bucket: item.bucket, key: item.key, versionId: item.versionId };
+    const info = await withRetry(() => driver.head({ ...ref, signal }), { signal });
     const restored = info.restore !== undefined && !info.restore.ongoing;
     if (archived(driver, info.storageClass) && !restored) {
       throw new BucketJobsError(

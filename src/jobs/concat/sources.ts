@@ -10,6 +10,7 @@
 import type { DriverCapabilities, StorageDriver } from '../../drivers/types.js';
 import { compareKeys } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { listWithRetry } from '../io/list.js';
 import { withRetry } from '../io/retry.js';
 import { mapOrdered } from '../map-ordered.js';
 import { parseObjectUrl } from '../object-url.js';
@@ -126,7 +127,8 @@ async function listSurvey(
     let entries = 0;
     let found = 0;
     try {
-      for await (const e of driver.list({ bucket, prefix: commonPrefix(first, last), pageSize: PAGE_SIZE, signal })) {
+      const listing = listWithRetry(driver, { bucket, prefix: commonPrefix(first, last), pageSize: PAGE_SIZE, signal });
+      for await (const e of listing) {
         entries++;
         if (e.type === 'object') {
           if (compareKeys(e.key, last) > 0) break;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -160,5 +160,44 @@ describeS3('createFileCompressJob on radosgw', () => {
     const left = [];
     for await (const u of driver.listMultipartUploads({ bucket })) left.push(u);
     expect(left).toEqual([]);
+  });
+
+  it('retries refused connections (the server down for a moment) with backoff, and then packs', async () => {
+    // A port where nothing listens yet: every connection is refused (ECONNREFUSED) until a plain TCP relay to
+    // radosgw opens there 150 ms later, inside the job's retry budget (4 attempts, 100 ms doubling backoff).
+    const free = createTcpServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise((r) => free.close(r));
+    const target = new URL(proxy.endpoint);
+    const sockets = new Set<{ destroy(): void }>();
+    const relay = createTcpServer((socket) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      sockets.add(socket).add(upstream);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    const refused = s3Driver({
+      client: makeS3Client({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 }),
+      preset: 'ceph',
+    });
+    const opened = new Promise<void>((resolve) => setTimeout(() => relay.listen(port, '127.0.0.1', resolve), 150));
+    try {
+      const started = performance.now();
+      const job = await createClient({ driver: refused }).createFileCompressJob({
+        bucket,
+        output: { bucket, key: 'out/after-refused.zip' },
+        config: { format: 'zip', prefix: 'in/' },
+      });
+      const detail = await job.done();
+      expect(detail.result?.compressFileCount).toBe(Object.keys(objects).length);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    } finally {
+      await opened;
+      const closed = new Promise((r) => relay.close(r));
+      for (const socket of sockets) socket.destroy(); // the client keeps idle connections open
+      await closed;
+    }
   });
 });
