@@ -5,6 +5,7 @@
 
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { describe, inject } from 'vitest';
+import { TEST_KMS_KEY_ID } from '../contract/fixture.js';
 
 export interface S3TestConfig {
   readonly endpoint: string;
@@ -24,6 +25,17 @@ declare module 'vitest' {
 /** The injected server, or null (also when the global setup did not run). */
 export function s3Config(): S3TestConfig | null {
   return inject('s3') ?? null;
+}
+
+/**
+ * The id of a KMS key the S3 server knows, for the SSE-KMS tests: the throwaway radosgw's test key (also when
+ * S3_ENDPOINT names a radosgw started by scripts/s3-rgw.sh, which sets S3_RGW_DIR), `S3_KMS_KEY_ID` for another
+ * server, or null when neither says (those tests then skip, saying why).
+ */
+export function s3KmsKeyId(): string | null {
+  if (process.env.S3_KMS_KEY_ID) return process.env.S3_KMS_KEY_ID;
+  if (!process.env.S3_ENDPOINT || process.env.S3_RGW_DIR) return TEST_KMS_KEY_ID;
+  return null;
 }
 
 /** Why there is (or is not) a server, for skip messages. */
