@@ -156,6 +156,22 @@ export function copyTagVersionCases(fx: () => DriverFixture, bucket: () => strin
         ErrorCode.NotFound,
       );
     });
+
+    it('a copy from a bucket that does not exist names the source, not the target', async () => {
+      const { driver } = fx();
+      const missing = `${bucket()}-none`.slice(-63).replace(/^-+/, '');
+      const err = await expectCode(
+        driver.copy({
+          source: { bucket: missing, key: 'photos/x.txt' },
+          bucket: bucket(),
+          key: 'backup/2026/photos/x.txt',
+        }),
+        ErrorCode.NotFound,
+      );
+      expect(err.ref).toMatchObject({ bucket: missing, key: 'photos/x.txt' });
+      expect(err.message).toContain('photos/x.txt');
+      expect(err.message).not.toContain('backup/2026');
+    });
   });
 
   describe('tags', () => {

@@ -8,6 +8,7 @@ import {
   CopyObjectCommand,
   type CopyObjectCommandInput,
   type CopyObjectCommandOutput,
+  HeadBucketCommand,
   UploadPartCopyCommand,
   type UploadPartCopyCommandOutput,
 } from '@aws-sdk/client-s3';
@@ -21,15 +22,30 @@ import { s3ErrorCode, toDriverError } from './errors.js';
 import { deleteTags, putTags } from './objects.js';
 import { call, withHeaders } from './request.js';
 
-/** A copy failure is about the source when the source key or version is missing, else about the target. */
-function rethrowCopy(err: unknown, op: string, target: ErrorRef, source: ErrorRef, signal?: AbortSignal): never {
+/**
+ * A copy failure is about the source when the source key or version is missing, and when a bucket is missing but the
+ * target bucket is there: S3 answers NoSuchBucket for either, and radosgw names the target bucket in `BucketName`
+ * even when the source bucket is the missing one, so one HeadBucket (on this failure only) tells them apart.
+ * Otherwise it is about the target.
+ */
+async function rethrowCopy(
+  ctx: S3Context,
+  err: unknown,
+  op: string,
+  target: ErrorRef,
+  source: ErrorRef,
+  signal?: AbortSignal,
+): Promise<never> {
   if (!BucketJobsError.is(err) || err.cause === undefined || err.code === ErrorCode.Aborted) throw err;
   const code = s3ErrorCode(err.cause);
-  throw toDriverError(err.cause, {
-    op,
-    ref: code === 'NoSuchKey' || code === 'NoSuchVersion' ? source : target,
-    signal,
-  });
+  let aboutSource = code === 'NoSuchKey' || code === 'NoSuchVersion';
+  if (code === 'NoSuchBucket' && source.bucket !== target.bucket) {
+    aboutSource = await ctx.client.send(new HeadBucketCommand({ Bucket: target.bucket }), { abortSignal: signal }).then(
+      () => true,
+      () => false,
+    );
+  }
+  throw toDriverError(err.cause, { op, ref: aboutSource ? source : target, signal });
 }
 
 function assertSource(source: CopyOptions['source'] | undefined): asserts source is CopyOptions['source'] {
@@ -100,7 +116,7 @@ export async function copy(ctx: S3Context, o: CopyOptions): Promise<CopyResult> 
       ctx.client.send(withHeaders(new CopyObjectCommand(params), extra), { abortSignal: o.signal }),
     );
   } catch (err) {
-    rethrowCopy(err, 'CopyObject', ref, srcRef, o.signal);
+    return await rethrowCopy(ctx, err, 'CopyObject', ref, srcRef, o.signal);
   }
   const versionId = out.VersionId || undefined;
   if (ctx.rgw && replaceTags) {
@@ -162,7 +178,7 @@ export async function copyPart(ctx: S3Context, o: CopyPartOptions): Promise<Part
       ),
     );
   } catch (err) {
-    rethrowCopy(err, 'UploadPartCopy', ref, srcRef, o.signal);
+    return await rethrowCopy(ctx, err, 'UploadPartCopy', ref, srcRef, o.signal);
   }
   return {
     partNumber: o.partNumber,
