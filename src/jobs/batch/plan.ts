@@ -36,6 +36,8 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 30_000;
 /** S3's rule: after 1,000 tasks, more than half failing fails the job. */
 export const DEFAULT_FAILURE_MIN_TASKS = 1000;
 export const DEFAULT_FAILURE_MAX_RATE = 0.5;
+/** The first 100 tasks all failing with one client error fail the job early. */
+export const DEFAULT_SAME_ERROR_STREAK = 100;
 export const DEFAULT_TASK_ATTEMPTS = 6;
 export const DEFAULT_TASK_BASE_DELAY_MS = 200;
 export const DEFAULT_TASK_MAX_DELAY_MS = 20_000;
@@ -128,7 +130,12 @@ export interface SettingsPlan {
   readonly priority: number;
   readonly concurrency: number;
   readonly confirmationRequired: boolean;
-  readonly failureThreshold: { readonly minTasks: number; readonly maxFailureRate: number } | null;
+  readonly failureThreshold: {
+    readonly minTasks: number;
+    readonly maxFailureRate: number;
+    /** 0: off. Absent in checkpoints written before it existed (then the default). */
+    readonly sameErrorStreak?: number;
+  } | null;
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
   readonly maxRowsAhead: number;
   readonly flushIntervalMs: number;
@@ -478,6 +485,13 @@ function settingsPlan(o: BatchJobOptions): SettingsPlan {
     failureThreshold = {
       minTasks: int('failureThreshold.minTasks', t?.minTasks, 1, Number.MAX_SAFE_INTEGER, DEFAULT_FAILURE_MIN_TASKS),
       maxFailureRate: rate,
+      sameErrorStreak: int(
+        'failureThreshold.sameErrorStreak',
+        t?.sameErrorStreak,
+        0,
+        Number.MAX_SAFE_INTEGER,
+        DEFAULT_SAME_ERROR_STREAK,
+      ),
     };
   }
   if (o.confirmationRequired !== undefined && typeof o.confirmationRequired !== 'boolean') {

@@ -36,7 +36,7 @@ import {
   type TaskEnv,
   type UploadRef,
 } from './operations.js';
-import type { BatchPlan, BatchRuntime } from './plan.js';
+import { type BatchPlan, type BatchRuntime, DEFAULT_SAME_ERROR_STREAK } from './plan.js';
 import { jobFolder, type ReportState, ReportWriter } from './report.js';
 import type { Scheduler, SchedulerEntry } from './scheduler.js';
 import type { BatchJobExtra, ProgressSummary } from './types.js';
@@ -175,7 +175,11 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
     ctx.update({ report: writer.location() });
     if (plan.report) {
       if (a.resumed) await writer.removeStale();
-      else await checkReportBucket(driver, plan.report.bucket, folder, ctx.signal);
+      else await checkBucket(driver, plan.report.bucket, folder, ctx.signal);
+    }
+    // A copy into a bucket that is not there would fail every task and still end as a job that ran.
+    if (plan.operation.kind === 'copy' && !a.resumed) {
+      await checkBucket(driver, plan.operation.targetBucket, '', ctx.signal);
     }
 
     // 2. The manifest, pinned (a cancel during this step ends the job with no report: no task ran).
@@ -233,6 +237,19 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
       ctx.setState('Failing');
     };
 
+    // The first tasks' failures, while they are all one client error: a bucket that is not there, access denied.
+    const streakOf = threshold?.sameErrorStreak ?? DEFAULT_SAME_ERROR_STREAK;
+    let streak: { code: string; count: number } | null = { code: '', count: 0 };
+    const failEarly = (code: string) => {
+      failure = new BucketJobsError(
+        ErrorCode.LimitExceeded,
+        `The job failed early: its first ${streakOf} tasks all failed with ${code}, which no retry mends ` +
+          '(failureThreshold.sameErrorStreak); the report lists every row',
+      );
+      stop = 'fail';
+      ctx.setState('Failing');
+    };
+
     const complete = (row: ManifestRow, outcome: Outcome) => {
       inFlight--;
       if (stop === 'crash') {
@@ -245,6 +262,14 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
       if (!outcome.notRun && stop === undefined && threshold) {
         const ran = live.succeeded + live.failed;
         if (ran >= threshold.minTasks && live.failed / ran > threshold.maxFailureRate) fail();
+      }
+      if (!outcome.notRun && streak !== null && streakOf > 0) {
+        const clientError = outcome.status === 'failed' && outcome.httpStatus.startsWith('4');
+        if (!clientError || (streak.count > 0 && streak.code !== outcome.errorCode)) streak = null;
+        else {
+          streak = { code: outcome.errorCode, count: streak.count + 1 };
+          if (streak.count >= streakOf && stop === undefined) failEarly(outcome.errorCode);
+        }
       }
       pending.set(row.index, { row, outcome });
       for (let p = pending.get(next); p !== undefined; p = pending.get(next)) {
@@ -402,10 +427,11 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
 }
 
 /**
- * The report bucket must exist before any task runs: a report that cannot be written fails the job now, not after a
- * first file of work. A store that cannot list (or any other answer) is given the benefit of the doubt.
+ * The report bucket and a copy's target bucket must exist before any task runs: a report that cannot be written, or
+ * a target that is not there, fails the job now, not after a first file of work (or after every task has failed).
+ * A store that cannot list (or any other answer) is given the benefit of the doubt.
  */
-async function checkReportBucket(driver: StorageDriver, bucket: string, prefix: string, signal: AbortSignal) {
+async function checkBucket(driver: StorageDriver, bucket: string, prefix: string, signal: AbortSignal) {
   try {
     for await (const _ of driver.list({ bucket, prefix, pageSize: 1, signal })) break;
   } catch (err) {

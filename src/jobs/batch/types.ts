@@ -278,6 +278,13 @@ export type FailureThreshold =
       readonly minTasks?: number | undefined;
       /** 0..1. @default 0.5 */
       readonly maxFailureRate?: number | undefined;
+      /**
+       * Beside S3's rule: when the first this many tasks that ran all failed with the same client error (an HTTP
+       * 4xx code such as `NoSuchBucket` or `AccessDenied`, which no retry mends), the job fails at once instead of
+       * running the rest of the manifest into the same error. 0 turns it off.
+       * @default 100
+       */
+      readonly sameErrorStreak?: number | undefined;
     }
   | false;
 
@@ -448,7 +455,11 @@ export const BATCH_JOB_OPTION_KEYS = optionKeys<BatchJobOptions>()({
   priority: true,
   confirmationRequired: true,
   concurrency: true,
-  failureThreshold: optionKeys<Exclude<FailureThreshold, false>>()({ minTasks: true, maxFailureRate: true }),
+  failureThreshold: optionKeys<Exclude<FailureThreshold, false>>()({
+    minTasks: true,
+    maxFailureRate: true,
+    sameErrorStreak: true,
+  }),
   retry: optionKeys<BatchRetryOptions>()({ attempts: true, baseDelayMs: true, maxDelayMs: true }),
   maxRowsAhead: true,
   flushIntervalMs: true,
