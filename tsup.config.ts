@@ -10,7 +10,8 @@ export default defineConfig({
     'drivers/s3': 'src/drivers/s3.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  // Members tagged @internal (the job layer's own hooks, and _simulateCrash for tests) stay out of the shipped types.
+  dts: { compilerOptions: { stripInternal: true } },
   clean: true,
   sourcemap: true,
   target: 'node20',

@@ -48,7 +48,7 @@ export interface FsDriverOptions {
 export const FS_DRIVER_OPTION_KEYS = optionKeys<FsDriverOptions>()({ root: true, capabilities: CAPABILITY_KEYS });
 
 /** A driver over a local folder. `getInstance()` returns the resolved root path. */
-export function fsDriver(options: FsDriverOptions): StorageDriver {
+export function fsDriver(options: FsDriverOptions): StorageDriver<string> {
   if (typeof options?.root !== 'string' || options.root === '') {
     throw new TypeError('fsDriver needs options.root: the folder to keep buckets in');
   }

@@ -33,7 +33,7 @@ export interface MemoryDriverOptions {
 export const MEMORY_DRIVER_OPTION_KEYS = optionKeys<MemoryDriverOptions>()({ capabilities: CAPABILITY_KEYS });
 
 /** A driver that keeps buckets and objects in memory. `getInstance()` returns its {@link MemoryState}. */
-export function memoryDriver(options: MemoryDriverOptions = {}): StorageDriver {
+export function memoryDriver(options: MemoryDriverOptions = {}): StorageDriver<MemoryState> {
   assertKnownKeys(options, MEMORY_DRIVER_OPTION_KEYS);
   const state: MemoryState = { buckets: new Map() };
   return createLocalDriver('memory', memoryBackend(state), { ...storePresets.local, ...options.capabilities });

@@ -155,7 +155,7 @@ async function createBucket(ctx: S3Context, preset: StorePreset, bucket: string,
  * import { s3Driver } from 'bucketjobs/drivers/s3';
  * const driver = s3Driver({ client: new S3Client({ region: 'eu-west-1' }) });
  */
-export function s3Driver(options: S3DriverOptions): StorageDriver {
+export function s3Driver(options: S3DriverOptions): StorageDriver<S3Client> {
   if (typeof options !== 'object' || options === null) throw new TypeError('s3Driver: options are required');
   assertKnownKeys(options, S3_DRIVER_OPTION_KEYS);
   const preset: StorePreset = options.preset ?? 'aws';

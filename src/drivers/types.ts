@@ -431,8 +431,11 @@ export const CAPABILITY_KEYS = optionKeys<DriverCapabilities>()({
  * Error codes common to every method: `InvalidArgument` for a hostile key, bad bucket name or invalid option
  * (nothing is sent or written); `AccessDenied`; `Throttled` and `Unavailable` (retryable); `Aborted` when `signal`
  * fires; `Internal` for anything the driver cannot classify (the store's error is the `cause`).
+ *
+ * @typeParam Instance What {@link StorageDriver.getInstance} returns: `S3Client` for `s3Driver`, the root path for
+ *   `fsDriver`, {@link MemoryState} for `memoryDriver`.
  */
-export interface StorageDriver {
+export interface StorageDriver<Instance = unknown> {
   /** Driver kind: `memory`, `fs` or `s3`. */
   readonly name: string;
   readonly capabilities: DriverCapabilities;
@@ -579,7 +582,7 @@ export interface StorageDriver {
   presignGet?(options: ObjectRef & { readonly expiresIn: number }): Promise<string>;
 
   /** The underlying client or state (the S3Client, the root folder ...), for what the contract does not cover. */
-  getInstance(): unknown;
+  getInstance(): Instance;
 }
 
 /** Re-exported for doc links. */

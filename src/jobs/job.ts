@@ -119,7 +119,7 @@ export class Job<Op = unknown, R = unknown, X extends object = NoExtra> {
   });
   #crashed = false;
 
-  /** @internal Use the client's `create…`/`concat…`/`run…` methods. */
+  /** Not for direct use: the client's `create…`/`concat…`/`run…` methods make jobs. */
   constructor(id: string, detail: JobDetail<Op, R> & X, work: (job: Job<Op, R, X>) => Promise<JobDetail<Op, R> & X>) {
     this.id = id;
     this.#detail = detail;

@@ -147,7 +147,7 @@ describe('built package', () => {
       mkdirSync(join(dir, 'node_modules'));
       symlinkSync(root, join(dir, 'node_modules', 'bucketjobs'), 'dir');
       const body = `
-        import { BucketJobsError, ErrorCode, storePresets, type StorageDriver } from 'bucketjobs';
+        import { BucketJobsError, createClient, ErrorCode, storePresets, type StorageDriver } from 'bucketjobs';
         import { memoryDriver } from 'bucketjobs/drivers/memory';
         import { fsDriver } from 'bucketjobs/drivers/fs';
         import { s3Driver } from 'bucketjobs/drivers/s3';
@@ -157,6 +157,25 @@ describe('built package', () => {
         const e: unknown = new BucketJobsError(ErrorCode.NotFound, 'x');
         if (BucketJobsError.is(e)) { const c: string = e.code; void c; }
         void n;
+        // getInstance() is typed per driver, not unknown.
+        const send: Function = s3Driver({ clientConfig: {} }).getInstance().send;
+        const rootPath: string = fsDriver({ root: '/tmp/x' }).getInstance();
+        const buckets: number = memoryDriver().getInstance().buckets.size;
+        void send; void rootPath; void buckets;
+        // The job layer's own hooks are not in the shipped Job type.
+        async function internals() {
+          const job = await createClient({ driver: memoryDriver() }).concatObjects({
+            sources: [{ bucket: 'a', key: 'b' }],
+            output: { bucket: 'a', key: 'c' },
+          });
+          // @ts-expect-error _simulateCrash is for the package's own tests
+          job._simulateCrash();
+          // @ts-expect-error _abort is internal
+          job._abort(new Error('x'));
+          // @ts-expect-error _update is internal
+          job._update({});
+        }
+        void internals;
       `;
       writeFileSync(join(dir, 'esm.mts'), body);
       writeFileSync(join(dir, 'cjs.cts'), body);

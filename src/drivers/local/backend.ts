@@ -38,11 +38,11 @@ export interface ScanOptions {
   readonly control: ScanControl;
 }
 
-export interface LocalBackend<S extends Staged = Staged> {
+export interface LocalBackend<S extends Staged = Staged, I = unknown> {
   /** Prefix of this backend's lock keys; backends over the same storage must share it. */
   readonly lockScope: string;
   /** What `getInstance()` returns. */
-  readonly instance: unknown;
+  readonly instance: I;
 
   /** The bucket's versioning, or `undefined` when the bucket does not exist. */
   bucketState(bucket: string): Promise<VersioningState | undefined>;

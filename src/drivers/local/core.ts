@@ -22,11 +22,11 @@ import {
 } from './multipart.js';
 import { createBucket, del, deleteTags, get, getTags, head, put, putTags, restore } from './objects.js';
 
-export function createLocalDriver<S extends Staged>(
+export function createLocalDriver<S extends Staged, I>(
   name: string,
-  backend: LocalBackend<S>,
+  backend: LocalBackend<S, I>,
   capabilities: DriverCapabilities,
-): StorageDriver {
+): StorageDriver<I> {
   const ctx: LocalContext<S> = { backend, caps: capabilities };
   return {
     name,

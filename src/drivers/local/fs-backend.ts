@@ -104,7 +104,7 @@ async function ensureDir(path: string): Promise<void> {
   }
 }
 
-export function fsBackend(root: string): LocalBackend<FsStaged> {
+export function fsBackend(root: string): LocalBackend<FsStaged, string> {
   const layout = fsLayout(root);
   const uploads = fsUploads(layout);
 

@@ -66,7 +66,7 @@ function source(bytes: Uint8Array): DataSource {
   };
 }
 
-export function memoryBackend(state: MemoryState = { buckets: new Map() }): LocalBackend<MemoryStaged> {
+export function memoryBackend(state: MemoryState = { buckets: new Map() }): LocalBackend<MemoryStaged, MemoryState> {
   const bucketOf = (name: string): MemoryBucket => {
     const b = state.buckets.get(name);
     if (!b) throw new Error(`memory backend: bucket ${name} vanished`);
