@@ -1,6 +1,6 @@
 /**
  * Known store limits and features, as {@link DriverCapabilities} presets. Sources: the vendors' documentation as
- * digested in docs/drivers.md (S3 qfacts, COS 436/14112 and 436/7750, OSS 31994, R2 multipart docs).
+ * digested in docs/drivers/s3.md (S3 qfacts, COS 436/14112 and 436/7750, OSS 31994, R2 multipart docs).
  *
  * @module
  */

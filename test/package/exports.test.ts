@@ -99,6 +99,49 @@ describe('built package', () => {
     expect(out.trim()).toBe('function function function');
   });
 
+  it('ships every file that its docs, links and source maps point at', () => {
+    const packed = new Set(
+      (
+        JSON.parse(
+          execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }),
+        ) as Array<{ files: Array<{ path: string }> }>
+      )[0]?.files.map((f) => f.path),
+    );
+    const missing: string[] = [];
+    const shipped = (from: string, target: string) => {
+      const path = target.split('#')[0] as string;
+      if (!path || /^[a-z]+:/.test(path)) return;
+      const rel = join(dirname(from), path).replace(/\/$/, '');
+      const ok = packed.has(rel) || [...packed].some((f) => f.startsWith(`${rel}/`));
+      if (!ok) missing.push(`${from} -> ${target}`);
+    };
+    for (const file of packed) {
+      // The typings and the code name the docs by their path from the package root.
+      if (/\.(d\.ts|d\.cts|ts)$/.test(file)) {
+        for (const m of readFileSync(join(root, file), 'utf8').matchAll(/\bdocs\/[\w/.-]+\.md\b/g)) shipped('.', m[0]);
+      }
+      // Markdown links are relative to the file that holds them.
+      if (file.endsWith('.md')) {
+        for (const m of readFileSync(join(root, file), 'utf8').matchAll(/\]\(([^)\s]+)\)/g))
+          shipped(file, m[1] as string);
+      }
+      // A source map's sources must be in the package, or stack traces name files the user does not have. Bundled
+      // third-party code (p-limit) is the one exception: its text is embedded in the map.
+      if (file.endsWith('.map')) {
+        const map = JSON.parse(readFileSync(join(root, file), 'utf8')) as {
+          sources: string[];
+          sourcesContent?: Array<string | null>;
+        };
+        map.sources.forEach((source, i) => {
+          if (source.includes('node_modules/') && map.sourcesContent?.[i]) return;
+          shipped(file, source);
+        });
+      }
+    }
+    expect(packed.has('dist/index.js.map')).toBe(true);
+    expect(missing).toEqual([]);
+  });
+
   it('recognises errors across the ESM and CJS copies (the brand, not instanceof)', () => {
     const out = node([
       '--input-type=module',

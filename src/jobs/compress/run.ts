@@ -238,14 +238,26 @@ export async function runCompress(
 
   const expiresIn = options.downloadUrlExpiresIn ?? 3600;
   let downloadUrl: string | undefined;
-  if (expiresIn > 0 && driver.presignGet) {
-    // A URL is a convenience: a presigner that is missing or fails leaves it out rather than failing the job.
-    downloadUrl = await driver
-      .presignGet({ bucket: output.bucket, key: output.key, versionId: written.versionId, expiresIn })
-      .catch(() => undefined);
+  let downloadUrlUnavailable: string | undefined;
+  if (expiresIn === 0) downloadUrlUnavailable = 'turned off (downloadUrlExpiresIn: 0)';
+  else if (!driver.presignGet) downloadUrlUnavailable = `the ${driver.name} driver cannot presign URLs`;
+  else {
+    // A URL is a convenience: a presigner that is missing or fails leaves it out, with the reason, rather than
+    // failing a job whose archive is already written.
+    try {
+      downloadUrl = await driver.presignGet({
+        bucket: output.bucket,
+        key: output.key,
+        versionId: written.versionId,
+        expiresIn,
+      });
+    } catch (err) {
+      downloadUrlUnavailable = err instanceof Error ? err.message : String(err);
+    }
   }
   return {
     downloadUrl,
+    downloadUrlUnavailable,
     bucket: output.bucket,
     key: output.key,
     etag: written.etag,

@@ -139,6 +139,11 @@ export interface FileCompressResult {
   readonly errorFiles: readonly ErrorFile[];
   /** A presigned GET of the archive, valid for `downloadUrlExpiresIn` seconds; absent where the driver cannot presign. */
   readonly downloadUrl?: string | undefined;
+  /**
+   * Why there is no `downloadUrl`, when there is none: turned off, a driver that cannot presign (fs, memory), or the
+   * presigner's error, such as `Install @aws-sdk/s3-request-presigner to presign URLs` (it is an optional peer).
+   */
+  readonly downloadUrlUnavailable?: string | undefined;
 }
 
 /** The echoed request in the detail. */

@@ -97,6 +97,7 @@ describeS3('createFileCompressJob on radosgw', () => {
     const zip = new Uint8Array(await new Response(r.body).arrayBuffer());
     // The presigned URL fetches the same bytes without credentials.
     expect(detail.result?.downloadUrl).toMatch(/X-Amz-Signature=/);
+    expect(detail.result?.downloadUrlUnavailable).toBeUndefined();
     const viaUrl = new Uint8Array(await (await fetch(detail.result?.downloadUrl as string)).arrayBuffer());
     expect(Buffer.compare(viaUrl, zip)).toBe(0);
     const file = join(dir, 'packed.zip');

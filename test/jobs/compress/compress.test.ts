@@ -284,6 +284,34 @@ describe('createFileCompressJob: options, scale and cancellation (memory driver)
     expect(await uploads(driver, OUT)).toEqual([]);
   }, 60_000);
 
+  it('says why a result has no downloadUrl: turned off, a driver that cannot presign, or the presigner missing', async () => {
+    const memory = memoryDriver();
+    await memory.createBucket(B);
+    await memory.createBucket(OUT);
+    await memory.put({ bucket: B, key: 'u/a.txt', body: enc.encode('a') });
+    const pack = async (driver: StorageDriver, extra: Partial<FileCompressOptions> = {}) =>
+      (
+        await (
+          await createClient({ driver }).createFileCompressJob({ ...base({ format: 'zip', prefix: 'u/' }), ...extra })
+        ).done()
+      ).result;
+    const noPresign = await pack(memory);
+    expect(noPresign?.downloadUrl).toBeUndefined();
+    expect(noPresign?.downloadUrlUnavailable).toBe('the memory driver cannot presign URLs');
+    expect((await pack(memory, { downloadUrlExpiresIn: 0 }))?.downloadUrlUnavailable).toMatch(/turned off/);
+    // As the s3 driver does when the optional peer @aws-sdk/s3-request-presigner is not installed.
+    const missingPeer: StorageDriver = {
+      ...memory,
+      presignGet: () => Promise.reject(new Error('Install @aws-sdk/s3-request-presigner to presign URLs')),
+    };
+    const r = await pack(missingPeer);
+    expect(r?.size).toBeGreaterThan(0);
+    expect(r?.downloadUrlUnavailable).toBe('Install @aws-sdk/s3-request-presigner to presign URLs');
+    const signing: StorageDriver = { ...memory, presignGet: () => Promise.resolve('https://example.test/signed') };
+    expect(await pack(signing)).toMatchObject({ downloadUrl: 'https://example.test/signed' });
+    expect((await pack(signing))?.downloadUrlUnavailable).toBeUndefined();
+  });
+
   it('runs a COS FileCompress request as it is', async () => {
     const driver = memoryDriver();
     await driver.createBucket(B);
