@@ -29,7 +29,8 @@ const job = await client.createFileCompressJob({
   output: { bucket: 'media', key: 'archives/trip-2026.zip' },
   config: { format: 'zip', prefix: 'trip/2026/', flatten: 3 },
   userData: 'demo',
-  onProgress: (p) => process.stdout.write(`\rprogress ${String(p.progress).padStart(3)}%`),
+  onProgress: (p) =>
+    process.stdout.write(`\rprogress ${String(p.progress).padStart(3)}%  ${p.objectsDone}/${p.objectsTotal} files`),
 });
 const detail = await job.done();
 process.stdout.write('\n');

@@ -9,9 +9,13 @@
  * @module
  */
 
-export type CsvRow =
+export type CsvRow = (
   | { readonly line: number; readonly fields: string[]; readonly error?: undefined }
-  | { readonly line: number; readonly error: string; readonly raw: string; readonly fields?: undefined };
+  | { readonly line: number; readonly error: string; readonly raw: string; readonly fields?: undefined }
+) & {
+  /** Characters of the text read through this record's line end: how far into the file it is (progress). */
+  readonly end: number;
+};
 
 export interface CsvOptions {
   /**
@@ -40,13 +44,15 @@ export async function* readCsv(chunks: AsyncIterable<Uint8Array>, options: CsvOp
   let recordLine = 1;
   let recordLen = 0;
   let skipLF = false;
+  // Characters consumed before the current text.
+  let base = 0;
 
-  function* endRecord(): Generator<CsvRow> {
+  function* endRecord(end: number): Generator<CsvRow> {
     if (bad !== undefined) {
-      yield { line: recordLine, error: bad, raw };
+      yield { line: recordLine, error: bad, raw, end };
     } else {
       fields.push(field);
-      if (!(fields.length === 1 && fields[0] === '')) yield { line: recordLine, fields };
+      if (!(fields.length === 1 && fields[0] === '')) yield { line: recordLine, fields, end };
     }
     fields = [];
     field = '';
@@ -68,7 +74,7 @@ export async function* readCsv(chunks: AsyncIterable<Uint8Array>, options: CsvOp
       if (lineEnd && (state !== Quoted || bad !== undefined)) {
         line += 1;
         skipLF = c === '\r';
-        yield* endRecord();
+        yield* endRecord(base + i + 1);
         continue;
       }
       recordLen += 1;
@@ -114,6 +120,7 @@ export async function* readCsv(chunks: AsyncIterable<Uint8Array>, options: CsvOp
           break;
       }
     }
+    base += text.length;
   }
 
   let first = true;
@@ -127,5 +134,5 @@ export async function* readCsv(chunks: AsyncIterable<Uint8Array>, options: CsvOp
   }
   yield* consume(decoder.decode());
   if (state === Quoted && bad === undefined) bad = 'a quoted field is not closed';
-  if (recordLen > 0 || fields.length > 0 || bad !== undefined) yield* endRecord();
+  if (recordLen > 0 || fields.length > 0 || bad !== undefined) yield* endRecord(base);
 }

@@ -7,6 +7,7 @@
 
 import { abortError, BucketJobsError, ErrorCode } from '../errors.js';
 import { deliverCallback } from './callback.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, ProgressMeter, type ProgressUpdate } from './progress.js';
 import {
   type JobCallback,
   type JobDetail,
@@ -55,8 +56,11 @@ export interface JobContext<X extends object = NoExtra> {
   readonly jobId: string;
   /** Fires on `cancel()`, on the caller's `signal`, and on `client.cancelJob()` from another process. */
   readonly signal: AbortSignal;
-  /** Report progress in the job's own unit; also persists the record now and then and picks up remote cancels. */
-  progress(done: number, total: number): void;
+  /**
+   * Report progress (see {@link ProgressUpdate}); events are throttled to `progressIntervalMs`. Also persists the
+   * record now and then, and picks up remote cancels.
+   */
+  progress(update: ProgressUpdate): void;
   /** Keep resumable state in the job record (written with the next save). */
   checkpoint(state: unknown): Promise<void>;
   /** Move the job between the states its work controls (`Running`, `Paused`, `Cancelling`, `Failing`). */
@@ -72,6 +76,8 @@ export interface StartJobOptions<Op, R, X extends object = NoExtra> {
   readonly callback?: JobCallback<JobDetail<Op, R> & X> | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
+  /** @default 250 */
+  readonly progressIntervalMs?: number | undefined;
   /** Turns a finished detail into the COS `JobsDetail` shape for URL callbacks. */
   readonly toCos?: ((detail: JobDetail<Op, R> & X) => unknown) | undefined;
   /** The work. Resolves with the result; throws a BucketJobsError to fail the job. */
@@ -331,19 +337,26 @@ async function drive<Op, R, X extends object>(
     return saving;
   };
 
-  const ctx: JobContext<X> = {
-    jobId: job.id,
-    signal: job._signal,
-    progress(done, total) {
-      const pct = total > 0 ? Math.min(99, Math.floor((done / total) * 100)) : 0;
-      if (pct !== job.progress) job._update({ progress: pct } as Partial<JobDetail<Op, R> & X>);
-      const event: JobProgressEvent = { jobId: job.id, state: job.state, progress: job.progress, done, total };
+  const meter = new ProgressMeter(
+    job.id,
+    options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+    (event: JobProgressEvent) => {
       job._emit('progress', event);
       try {
         options.onProgress?.(event);
       } catch {
         // The caller's progress hook must not break the job.
       }
+    },
+  );
+  const state = () => job.state;
+
+  const ctx: JobContext<X> = {
+    jobId: job.id,
+    signal: job._signal,
+    progress(update) {
+      const pct = meter.update(update, state);
+      if (pct !== job.progress) job._update({ progress: pct } as Partial<JobDetail<Op, R> & X>);
       const t = Date.now();
       if (t - lastSave >= saveInterval) {
         lastSave = t;
@@ -401,6 +414,7 @@ async function drive<Op, R, X extends object>(
   }
   await save({ checkpoint: undefined });
   const detail = job.detail();
+  meter.finish(detail.state);
   job._emit('done', detail);
   if (options.callback) await deliverCallback(options.callback, detail, options.toCos);
   if (failure) throw failure;

@@ -51,14 +51,48 @@ export interface JobDetail<Operation = unknown, Result = unknown> {
   readonly result?: Result | undefined;
 }
 
-/** A progress report. `progress` is 0..100; the rest depends on the job kind. */
+/** What a job's percentage counts: bytes (pack, concat) or objects (batch tasks). */
+export type ProgressUnit = 'bytes' | 'objects';
+
+/**
+ * A progress report, the same for every job kind. Events come at most every `progressIntervalMs`, and one last event
+ * with `final: true` comes when the job ends (at `progress: 100` when it succeeded), before the `done` event.
+ *
+ * Objects are the sources packed (pack), the parts written (concat: a part is one upload or server-side copy), or the
+ * tasks run (batch). Bytes are the source bytes read (pack), the bytes written to the output and any intermediate
+ * objects (concat), or the sizes of the objects whose tasks ran, where the manifest gives them (batch).
+ */
 export interface JobProgressEvent {
   readonly jobId: string;
   readonly state: JobState;
+  /** 0..100, never lower than an earlier event; 100 only in the final event of a job that succeeded. */
   readonly progress: number;
-  /** Units done and planned, in the job's own unit (bytes for pack and concat, tasks for batch). */
+  /** What `done` and `total` count, and what the percentage follows. */
+  readonly unit: ProgressUnit;
+  /** `bytesDone` or `objectsDone`, after `unit`. */
   readonly done: number;
-  readonly total: number;
+  /** `bytesTotal` or `objectsTotal`, after `unit`; undefined while unknown. */
+  readonly total: number | undefined;
+  /**
+   * Whether `total` is known. A batch job over a CSV manifest does not know its task count until it has read the
+   * manifest: until then `total` is undefined and `progress` follows the share of the manifest read.
+   */
+  readonly totalKnown: boolean;
+  readonly bytesDone: number;
+  readonly bytesTotal: number | undefined;
+  readonly objectsDone: number;
+  readonly objectsTotal: number | undefined;
+  /** Over the last ~5 seconds. */
+  readonly bytesPerSecond: number;
+  readonly objectsPerSecond: number;
+  /** Since the work started. */
+  readonly elapsedMs: number;
+  /** Time left at the current rate; undefined while the total or the rate is unknown, and in the final event. */
+  readonly etaMs: number | undefined;
+  /** The item being worked on (`bucket/key`), when there is one. */
+  readonly current: string | undefined;
+  /** True for the one event sent as the job ends. */
+  readonly final: boolean;
 }
 
 /** Callback delivery of the finished job: a URL (COS `TaskFinish` body) or a function. */
@@ -136,6 +170,12 @@ export interface CommonJobOptions<D extends JobDetail> {
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
   /**
+   * Least time between two progress events (`onProgress` and `job.on('progress')`), in milliseconds; a report inside
+   * the interval is sent when it ends. 0 sends every report. The final event is always sent.
+   * @default 250
+   */
+  readonly progressIntervalMs?: number | undefined;
+  /**
    * Unknown keys anywhere in the options are refused with `InvalidArgument` (a misspelled option would otherwise do
    * the default silently). `true` lets them through, for callers that pass an object they do not own as it is.
    * @default false
@@ -149,6 +189,7 @@ export const COMMON_JOB_KEYS = {
   callback: CALLBACK_TARGET_KEYS,
   signal: true,
   onProgress: true,
+  progressIntervalMs: true,
   allowUnknownKeys: true,
 } as const satisfies { readonly [K in keyof CommonJobOptions<JobDetail>]-?: KeyRule };
 

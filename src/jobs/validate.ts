@@ -5,6 +5,7 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../errors.js';
+import { assertCallback } from './callback.js';
 
 /** COS `UserData`: printable ASCII, at most 1024 characters, passed through unchanged. */
 export function assertUserData(userData: unknown): asserts userData is string | undefined {
@@ -24,4 +25,25 @@ export function positiveInt(name: string, value: unknown, fallback: number): num
     throw new BucketJobsError(ErrorCode.InvalidArgument, `${name} must be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+/** The options of {@link CommonJobOptions} that every job kind checks the same way, before a job starts. */
+export function assertCommonOptions(o: {
+  readonly userData?: unknown;
+  readonly callback?: unknown;
+  readonly onProgress?: unknown;
+  readonly progressIntervalMs?: unknown;
+}): void {
+  assertUserData(o.userData);
+  assertCallback(o.callback);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new BucketJobsError(ErrorCode.InvalidArgument, 'onProgress must be a function');
+  }
+  const every = o.progressIntervalMs;
+  if (every !== undefined && (typeof every !== 'number' || !Number.isFinite(every) || every < 0)) {
+    throw new BucketJobsError(
+      ErrorCode.InvalidArgument,
+      `progressIntervalMs must be 0 or more milliseconds, got ${String(every)}`,
+    );
+  }
 }

@@ -26,7 +26,7 @@ function controllable() {
   let cleanedUp = false;
   const run = async (ctx: JobContext) => {
     started.resolve();
-    ctx.progress(1, 4);
+    ctx.progress({ unit: 'bytes', bytesDone: 1, bytesTotal: 4 });
     await Promise.race([
       release.promise,
       new Promise((_, reject) =>
@@ -36,7 +36,7 @@ function controllable() {
         }),
       ),
     ]);
-    ctx.progress(4, 4);
+    ctx.progress({ unit: 'bytes', bytesDone: 4, bytesTotal: 4 });
     return { count: 4 };
   };
   return { run, release, started, cleanedUp: () => cleanedUp };
@@ -160,7 +160,7 @@ describe('Job', () => {
     expect(ran).toBe(false);
   });
 
-  it('reports progress through events and onProgress, capped at 99 until success', async () => {
+  it('reports progress through events and onProgress, capped at 99 until a final event at 100', async () => {
     const events: JobProgressEvent[] = [];
     const hook: JobProgressEvent[] = [];
     const job = await startJob({
@@ -168,18 +168,88 @@ describe('Job', () => {
       operation: op,
       store: memoryJobStore(),
       onProgress: (e) => hook.push(e),
+      progressIntervalMs: 0,
       run: async (ctx) => {
         await new Promise((r) => setTimeout(r, 5));
-        for (let i = 0; i <= 10; i++) ctx.progress(i * 10, 100);
+        for (let i = 0; i <= 10; i++) ctx.progress({ unit: 'bytes', bytesDone: i * 10, bytesTotal: 100 });
+        return 'ok';
+      },
+    });
+    job.on('progress', (e) => events.push(e));
+    const detail = await job.done();
+    expect(events.map((e) => e.progress)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 99, 100]);
+    expect(hook.length).toBe(12);
+    expect(events.at(-2)).toMatchObject({ done: 100, total: 100, state: 'Running', final: false });
+    expect(events.at(-1)).toMatchObject({ progress: 100, state: 'Success', final: true, totalKnown: true });
+    expect(events.filter((e) => e.final)).toHaveLength(1);
+    expect(detail.progress).toBe(100);
+  });
+
+  it('throttles events to progressIntervalMs, and sends the last report of an interval when it ends', async () => {
+    const events: JobProgressEvent[] = [];
+    let reports = 0;
+    const job = await startJob({
+      tag: 'Concat',
+      operation: op,
+      store: memoryJobStore(),
+      progressIntervalMs: 100,
+      run: async (ctx) => {
+        // 2,000 reports over about 600 ms, then a quiet 250 ms: the trailing event must show the last of them.
+        const until = Date.now() + 600;
+        let i = 0;
+        while (Date.now() < until) {
+          i++;
+          reports++;
+          ctx.progress({ unit: 'bytes', bytesDone: i, bytesTotal: 1_000_000, current: `b/k${i}` });
+          if (i % 10 === 0) await new Promise((r) => setTimeout(r, 3));
+        }
+        await new Promise((r) => setTimeout(r, 250));
+        expect(events.at(-1)).toMatchObject({ bytesDone: i, current: `b/k${i}`, final: false });
         return 'ok';
       },
     });
     job.on('progress', (e) => events.push(e));
     await job.done();
-    expect(events.map((e) => e.progress)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 99]);
-    expect(hook.length).toBe(11);
-    expect(events.at(-1)).toMatchObject({ done: 100, total: 100, state: 'Running' });
-    expect(job.progress).toBe(100);
+    const running = events.filter((e) => !e.final);
+    expect(reports).toBeGreaterThan(100);
+    // About one event per 100 ms over 600 ms, plus the first one and the trailing one.
+    expect(running.length).toBeGreaterThanOrEqual(3);
+    expect(running.length).toBeLessThanOrEqual(10);
+    for (let i = 1; i < running.length; i++) {
+      const gap = running[i]!.elapsedMs - running[i - 1]!.elapsedMs;
+      expect(gap).toBeGreaterThanOrEqual(95);
+    }
+    expect(running.some((e) => e.bytesPerSecond > 0)).toBe(true);
+    expect(running.find((e) => e.bytesPerSecond > 0)?.etaMs).toBeGreaterThan(0);
+  });
+
+  it('reports a total as unknown until it is known, follows the fraction meanwhile, and never goes back', async () => {
+    const events: JobProgressEvent[] = [];
+    const job = await startJob({
+      tag: 'Batch',
+      operation: op,
+      store: memoryJobStore(),
+      progressIntervalMs: 0,
+      run: async (ctx) => {
+        ctx.progress({ unit: 'objects', objectsDone: 5, objectsTotal: undefined, fraction: 0.3 });
+        ctx.progress({ unit: 'objects', objectsDone: 10, objectsTotal: undefined, fraction: 0.5 });
+        // Once known, 12 of 40 is 30%: below the 50% already shown, so the percentage holds.
+        ctx.progress({ unit: 'objects', objectsDone: 12, objectsTotal: 40, fraction: undefined });
+        ctx.progress({ unit: 'objects', objectsDone: 30, objectsTotal: 40 });
+        throw new BucketJobsError(ErrorCode.Internal, 'boom');
+      },
+    });
+    job.on('progress', (e) => events.push(e));
+    await expect(job.done()).rejects.toMatchObject({ code: 'Internal' });
+    expect(events.map((e) => [e.totalKnown, e.total, e.progress])).toEqual([
+      [false, undefined, 30],
+      [false, undefined, 50],
+      [true, 40, 50],
+      [true, 40, 75],
+      [true, 40, 75],
+    ]);
+    // A failed job's final event keeps what was done: no 100.
+    expect(events.at(-1)).toMatchObject({ final: true, state: 'Failed', objectsDone: 30 });
   });
 
   it('issues ids that sort by creation time', () => {
@@ -241,7 +311,7 @@ describe('job stores and the client', () => {
           saveIntervalMs: 0,
           run: async (ctx) => {
             for (let i = 0; i < 1000 && !ctx.signal.aborted; i++) {
-              ctx.progress(i, 1000);
+              ctx.progress({ unit: 'objects', objectsDone: i, objectsTotal: 1000 });
               await new Promise((r) => setTimeout(r, 2));
             }
             if (ctx.signal.aborted) throw new Error('stopped');

@@ -11,7 +11,7 @@ import { assertKnownKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
 import { type JobState, TERMINAL_STATES } from '../types.js';
-import { positiveInt } from '../validate.js';
+import { assertCommonOptions, positiveInt } from '../validate.js';
 import { type BatchPlan, type BatchRuntime, echoOf, planBatch, resumeOperation } from './plan.js';
 import { type BatchCheckpoint, initialCheckpoint, isBatchCheckpoint, runBatch } from './run.js';
 import { schedulerFor } from './scheduler.js';
@@ -63,6 +63,7 @@ interface Hooks {
   readonly callback?: BatchJobOptions['callback'];
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: BatchJobOptions['onProgress'];
+  readonly progressIntervalMs?: number | undefined;
 }
 
 async function start(
@@ -82,6 +83,7 @@ async function start(
     callback: hooks.callback,
     signal: hooks.signal,
     onProgress: hooks.onProgress,
+    progressIntervalMs: hooks.progressIntervalMs,
     extra: {
       priority: plan.settings.priority,
       progressSummary: { total: checkpoint.report.watermark, ...counts },
@@ -153,6 +155,7 @@ export async function resumeBatchJob(
   options: ResumeBatchJobOptions = {},
 ): Promise<BatchJob> {
   assertKnownKeys(options, RESUME_BATCH_JOB_OPTION_KEYS, '', options);
+  assertCommonOptions(options);
   if (context.live.has(jobId)) {
     throw new BucketJobsError(ErrorCode.Conflict, `Job ${jobId} is running in this process; nothing to resume`);
   }

@@ -192,9 +192,11 @@ async function* csvRows(
   where: string,
   start: { index: number },
   versionRule: boolean,
+  onPosition?: (end: number) => void,
 ): AsyncGenerator<ManifestRow> {
   let versions: boolean | undefined;
   for await (const rec of readCsv(chunks)) {
+    onPosition?.(rec.end);
     const index = start.index++;
     const at = `${where} line ${rec.line}`;
     if (rec.error !== undefined) {
@@ -244,24 +246,23 @@ function openCsv(
   columns: Columns,
   versionRule: boolean,
 ): ManifestSource {
-  let read = 0;
-  const bytes = counting(
-    readObject({
-      driver: env.driver,
-      bucket: at.bucket,
-      key: at.key,
-      versionId: at.versionId,
-      etag: pin.etag,
-      size: pin.size,
-      signal: env.signal,
-    }),
-    (n) => {
-      read += n;
-    },
-  );
+  // How far the parser is, in characters (bytes for the ASCII of encoded keys): a whole chunk read at once would
+  // otherwise jump the share read to its end while its rows are still to run.
+  let position = 0;
+  const bytes = readObject({
+    driver: env.driver,
+    bucket: at.bucket,
+    key: at.key,
+    versionId: at.versionId,
+    etag: pin.etag,
+    size: pin.size,
+    signal: env.signal,
+  });
   return {
-    rows: csvRows(bytes, columns, `${at.bucket}/${at.key}`, { index: 0 }, versionRule),
-    fraction: () => (pin.size > 0 ? read / pin.size : 1),
+    rows: csvRows(bytes, columns, `${at.bucket}/${at.key}`, { index: 0 }, versionRule, (end) => {
+      position = end;
+    }),
+    fraction: () => (pin.size > 0 ? Math.min(1, position / pin.size) : 1),
   };
 }
 

@@ -17,8 +17,7 @@ import {
 } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { assertKnownKeys } from '../../options.js';
-import { assertCallback } from '../callback.js';
-import { assertUserData } from '../validate.js';
+import { assertCommonOptions } from '../validate.js';
 import type {
   BatchJobOperation,
   BatchJobOptions,
@@ -523,8 +522,7 @@ export function planBatch(o: BatchJobOptions, caps: DriverCapabilities): { plan:
   const report = reportPlan(o.report);
   const manifest = manifestPlan(o.manifest, report !== undefined);
   const { plan: operation, invoke } = operationPlan(o.operation, caps);
-  assertUserData(o.userData);
-  assertCallback(o.callback);
+  assertCommonOptions(o);
   if (o.description !== undefined && (typeof o.description !== 'string' || o.description.length > 256)) {
     throw invalid('description must be a string of at most 256 characters');
   }

@@ -209,20 +209,30 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
 
     const summary = (): ProgressSummary => ({ total: read, ...live });
     let lastProgress = 0;
+    // For progress: the sizes of the objects whose tasks ran (where the manifest gives them), the latest started.
+    let bytesDone = 0;
+    let current: string | undefined;
     const progress = (force = false) => {
       // At most every PROGRESS_EVERY_MS: a million rows need not make a million detail snapshots and events.
       const now = Date.now();
       if (!force && now - lastProgress < PROGRESS_EVERY_MS) return;
       lastProgress = now;
       ctx.update({ progressSummary: summary() });
+      // The task count is known for inventories and { objects } arrays, and for any manifest once read to its end;
+      // until then it is reported as unknown, and the percentage follows the share of the manifest read.
+      const objectsTotal =
+        source.knownTotal !== undefined ? Math.max(read, source.knownTotal) : ended ? read : undefined;
       const done = live.succeeded + live.failed + live.notRun;
-      let total = read;
-      if (source.knownTotal !== undefined) total = Math.max(read, source.knownTotal);
-      else if (!ended) {
-        const f = source.fraction();
-        if (f !== undefined && f > 0) total = Math.max(read, Math.round(read / Math.min(1, f)));
-      }
-      ctx.progress(done, total);
+      // The tasks done over the rows read, times the share of the manifest those rows are.
+      const f = objectsTotal === undefined && read > 0 ? source.fraction() : undefined;
+      ctx.progress({
+        unit: 'objects',
+        objectsDone: done,
+        objectsTotal,
+        fraction: f === undefined ? undefined : (done / read) * Math.min(1, f),
+        bytesDone,
+        current,
+      });
     };
 
     const fail = () => {
@@ -252,6 +262,7 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
 
     const complete = (row: ManifestRow, outcome: Outcome) => {
       inFlight--;
+      if (!outcome.notRun) bytesDone += row.size ?? 0;
       if (stop === 'crash') {
         wake();
         return;
@@ -310,6 +321,7 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
       }
       try {
         if (stop !== undefined) return notRun();
+        current = `${row.bucket}/${row.key}`;
         return await runTask(plan.operation, row, env, ctx.signal);
       } finally {
         scheduler.release(entry);

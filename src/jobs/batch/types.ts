@@ -14,7 +14,7 @@ import {
 } from '../../drivers/types.js';
 import { type KeyShape, optionKeys } from '../../options.js';
 import type { Job } from '../job.js';
-import { CALLBACK_TARGET_KEYS, type JobCallback, type JobDetail, type JobProgressEvent } from '../types.js';
+import { COMMON_JOB_KEYS, type CommonJobOptions, type JobDetail } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Manifests
@@ -305,7 +305,12 @@ export interface BatchRetryOptions {
 // ---------------------------------------------------------------------------------------------------------------
 // The call
 
-export interface BatchJobOptions {
+/**
+ * A batch job's options, and those of every job kind ({@link CommonJobOptions}). For a batch job, `signal` and
+ * `client.cancelJob(id)` still write the report, every row in it; progress counts tasks (`unit: 'objects'`), and the
+ * total stays unknown until the manifest has been read (except for inventories and `{ objects }` arrays).
+ */
+export interface BatchJobOptions extends CommonJobOptions<BatchJobDetail> {
   readonly manifest: BatchManifest;
   readonly operation: BatchOperation;
   /** The completion report. Without it, only `progressSummary` tells what happened. */
@@ -343,22 +348,13 @@ export interface BatchJobOptions {
   readonly flushIntervalMs?: number | undefined;
   /** S3 `Description`: up to 256 characters, echoed back. */
   readonly description?: string | undefined;
-  /** Printable ASCII, at most 1024 characters, echoed back in the detail and callback. */
-  readonly userData?: string | undefined;
-  readonly callback?: JobCallback<BatchJobDetail> | undefined;
-  /** Cancels the job (as `client.cancelJob(id)`): the report is still written, every row in it. */
-  readonly signal?: AbortSignal | undefined;
-  /** Progress in tasks: `done` rows reported, `total` rows expected (an estimate until the manifest is read). */
-  readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
-  /**
-   * Unknown keys anywhere in the options are refused with `InvalidArgument`; `true` lets them through.
-   * @default false
-   */
-  readonly allowUnknownKeys?: boolean | undefined;
 }
 
-/** What `client.resumeJob()` takes: what a job record cannot hold. */
-export interface ResumeBatchJobOptions {
+/**
+ * What `client.resumeJob()` takes: what a job record cannot hold, and the hooks of {@link CommonJobOptions} (the
+ * job's `userData` is in its record).
+ */
+export interface ResumeBatchJobOptions extends Omit<CommonJobOptions<BatchJobDetail>, 'userData'> {
   /**
    * The operation again. Required for `invoke` (a function cannot be stored); otherwise optional, and when given it
    * must equal the job's.
@@ -374,14 +370,6 @@ export interface ResumeBatchJobOptions {
    * @default 15000
    */
   readonly staleAfterMs?: number | undefined;
-  readonly callback?: JobCallback<BatchJobDetail> | undefined;
-  readonly signal?: AbortSignal | undefined;
-  readonly onProgress?: ((event: JobProgressEvent) => void) | undefined;
-  /**
-   * Unknown keys anywhere in the options are refused with `InvalidArgument`; `true` lets them through.
-   * @default false
-   */
-  readonly allowUnknownKeys?: boolean | undefined;
 }
 
 const BUCKET_KEY = optionKeys<{ bucket: string; key: string }>()({ bucket: true, key: true });
@@ -464,11 +452,7 @@ export const BATCH_JOB_OPTION_KEYS = optionKeys<BatchJobOptions>()({
   maxRowsAhead: true,
   flushIntervalMs: true,
   description: true,
-  userData: true,
-  callback: CALLBACK_TARGET_KEYS,
-  signal: true,
-  onProgress: true,
-  allowUnknownKeys: true,
+  ...COMMON_JOB_KEYS,
 });
 
 /** The keys of {@link ResumeBatchJobOptions}; unknown ones are refused with `InvalidArgument`. */
@@ -477,9 +461,10 @@ export const RESUME_BATCH_JOB_OPTION_KEYS = optionKeys<ResumeBatchJobOptions>()(
   manifest: optionKeys<{ objects: unknown }>()({ objects: true }),
   concurrency: true,
   staleAfterMs: true,
-  callback: CALLBACK_TARGET_KEYS,
+  callback: COMMON_JOB_KEYS.callback,
   signal: true,
   onProgress: true,
+  progressIntervalMs: true,
   allowUnknownKeys: true,
 });
 

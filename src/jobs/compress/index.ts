@@ -9,10 +9,9 @@ import { GiB, MiB } from '../../drivers/capabilities.js';
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { assertKnownKeys } from '../../options.js';
-import { assertCallback } from '../callback.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
-import { assertUserData, positiveInt } from '../validate.js';
+import { assertCommonOptions, positiveInt } from '../validate.js';
 import { toCosJobsDetail } from './cos.js';
 import { type CompressSettings, CompressTally, runCompress } from './run.js';
 import { assertFlatten, selectorOf } from './select.js';
@@ -62,8 +61,7 @@ function check(o: FileCompressOptions, context: ClientContext): CompressSettings
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 0 || ttl > 604_800)) {
     throw invalid('downloadUrlExpiresIn must be 0 (off) to 604800 seconds');
   }
-  assertUserData(o.userData);
-  assertCallback(o.callback);
+  assertCommonOptions(o);
   const single = o.maxSinglePutBytes;
   if (single !== undefined && (typeof single !== 'number' || !Number.isSafeInteger(single) || single < 0)) {
     throw invalid(`maxSinglePutBytes must be 0 (off) or a positive integer, got ${String(single)}`);
@@ -104,6 +102,7 @@ export async function createFileCompressJob(
     callback: options.callback,
     signal: options.signal,
     onProgress: options.onProgress,
+    progressIntervalMs: options.progressIntervalMs,
     toCos: toCosJobsDetail,
     run: (ctx) => runCompress(context.driver, options, settings, ctx, tally),
     partialResult: () => ({

@@ -151,10 +151,22 @@ export async function runCompress(
   async function pass(exactSize: number | undefined, bound: number | undefined): Promise<WriteObjectResult> {
     const names = jobNames(config);
     let doneBytes = 0;
-    const total = Math.max(1, s.sourceBytes);
+    let started = 0;
+    let current: string | undefined;
+    let allRead = false;
+    const report = () =>
+      ctx.progress({
+        unit: 'bytes',
+        bytesDone: doneBytes,
+        bytesTotal: s.sourceBytes,
+        // An entry counts as done once the next one starts (or the archive ends).
+        objectsDone: allRead ? started : Math.max(0, started - 1),
+        objectsTotal: s.entries,
+        current,
+      });
     const progress = (n: number) => {
       doneBytes += n;
-      ctx.progress(doneBytes, total);
+      report();
     };
     // Sizes and ETags the survey learnt by HEAD; items from listings carry theirs.
     const withKnown = async (item: SelectedItem): Promise<SelectedItem> => {
@@ -209,8 +221,14 @@ export async function runCompress(
           continue;
         }
         tally.compressFileCount += 1;
+        started += 1;
+        current = source;
+        report();
         yield item.kind === 'directory' ? meta : { ...meta, body: counted(f.body, progress) };
       }
+      allRead = true;
+      current = undefined;
+      report();
     }
 
     const archive =

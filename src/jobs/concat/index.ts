@@ -9,10 +9,9 @@
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { assertKnownKeys } from '../../options.js';
-import { assertCallback } from '../callback.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
-import { assertUserData, positiveInt } from '../validate.js';
+import { assertCommonOptions, positiveInt } from '../validate.js';
 import { type ConcatSettings, ConcatTally, runConcat } from './run.js';
 import { assertRangeShape } from './sources.js';
 import {
@@ -57,8 +56,7 @@ function check(o: ConcatOptions, context: ClientContext): ConcatSettings {
     assertObjectRef(s.bucket, s.key);
     assertRangeShape(s, `sources[${i}]`);
   });
-  assertUserData(o.userData);
-  assertCallback(o.callback);
+  assertCommonOptions(o);
   const tempPrefix = o.tempPrefix ?? DEFAULT_TEMP_PREFIX;
   if (typeof tempPrefix !== 'string' || (tempPrefix !== '' && !tempPrefix.endsWith('/'))) {
     throw invalid('tempPrefix must be a key prefix ending in "/"');
@@ -111,6 +109,7 @@ export async function concatObjects(context: ClientContext, options: ConcatOptio
     callback: options.callback,
     signal: options.signal,
     onProgress: options.onProgress,
+    progressIntervalMs: options.progressIntervalMs,
     run: (ctx) => runConcat(context.driver, options, settings, ctx, tally),
     partialResult: () => ({
       bucket: options.output.bucket,

@@ -81,6 +81,11 @@ export async function runConcat(
   const plan = planConcat(sources, caps, { uploadPartSize: settings.uploadPartSize });
   const work = plan.levels.reduce((n, l) => n + l.outputs.reduce((m, o) => m + o.size, 0), 0) + Math.max(1, plan.size);
   let done = 0;
+  let parts = 0;
+  let current: string | undefined;
+  const partsTotal =
+    plan.levels.reduce((n, l) => n + l.outputs.reduce((m, o) => m + o.parts.length, 0), 0) +
+    Math.max(1, plan.final.parts.length);
 
   const ledger = new Ledger();
   const build: BuildContext = {
@@ -93,7 +98,15 @@ export async function runConcat(
     signal,
     onPart: (bytes) => {
       done += bytes;
-      ctx.progress(done, work);
+      parts += 1;
+      ctx.progress({
+        unit: 'bytes',
+        bytesDone: done,
+        bytesTotal: work,
+        objectsDone: parts,
+        objectsTotal: partsTotal,
+        current,
+      });
     },
     onSend: (bytes) => {
       tally.uploadedBytes += bytes;
@@ -106,6 +119,7 @@ export async function runConcat(
     for (const [l, level] of plan.levels.entries()) {
       for (const o of level.outputs) {
         const key = `${settings.tempPrefix}${ctx.jobId}/L${l + 1}-${String(o.id).padStart(6, '0')}`;
+        current = `${output.bucket}/${key}`;
         const written = await buildObject(build, { bucket: output.bucket, key }, o.parts);
         ledger.objects.push({ bucket: output.bucket, key, versionId: written.versionId });
         build.intermediates.set(o.id, {
@@ -127,6 +141,7 @@ export async function runConcat(
       acl: output.acl,
       encryption: output.encryption,
     };
+    current = `${output.bucket}/${output.key}`;
     const written = await buildObject(build, target, plan.final.parts);
     tally.copiedBytes = plan.stats.copiedBytes;
 

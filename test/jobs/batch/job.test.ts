@@ -15,7 +15,7 @@ import {
   toS3JobStatus,
 } from '../../../src/jobs/batch/index.js';
 import { driverJobStore, memoryJobStore } from '../../../src/jobs/store.js';
-import type { JobState, JobStore } from '../../../src/jobs/types.js';
+import type { JobProgressEvent, JobState, JobStore } from '../../../src/jobs/types.js';
 import {
   buckets,
   cleanupDirs,
@@ -50,6 +50,43 @@ async function setup() {
   await buckets(driver, 'src', 'dst', 'man', 'rep', 'jobs');
   return { driver, client: clientOf(driver) };
 }
+
+describe('progress', () => {
+  it('reports the task count as unknown until the CSV manifest is read, with a percentage that only rises', async () => {
+    const { driver, client } = await setup();
+    const n = 3000;
+    const names = Array.from({ length: n }, (_, i) => `p/${String(i).padStart(5, '0')}`);
+    await putText(driver, 'man', 'm.csv', csvOf('src', names));
+    const events: JobProgressEvent[] = [];
+    const job = await run(client, {
+      manifest: { csv: { bucket: 'man', key: 'm.csv' } },
+      operation: {
+        invoke: async () => {
+          await sleep(1);
+          return { resultCode: 'Succeeded' as const };
+        },
+      },
+      concurrency: 16,
+      maxRowsAhead: 200,
+      progressIntervalMs: 20,
+      onProgress: (e) => events.push(e),
+    });
+    await job.done();
+    const unknown = events.filter((e) => !e.totalKnown);
+    expect(unknown.length).toBeGreaterThan(2);
+    for (const e of unknown) expect([e.unit, e.total, e.objectsTotal]).toEqual(['objects', undefined, undefined]);
+    expect(unknown.some((e) => e.progress > 0)).toBe(true);
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i]!.progress).toBeGreaterThanOrEqual(events[i - 1]!.progress);
+    }
+    // No moving total and no jumps: while the count is unknown, the percentage is the tasks done over the rows read,
+    // times the share of the manifest those rows are; it stays within a few points of the true share.
+    for (const e of unknown) expect(Math.abs(e.progress - (e.done / n) * 100)).toBeLessThan(5);
+    expect(events.find((e) => e.totalKnown && !e.final)?.total).toBe(n);
+    expect(events.some((e) => e.current?.startsWith('src/p/'))).toBe(true);
+    expect(events.at(-1)).toMatchObject({ final: true, progress: 100, objectsDone: n, objectsTotal: n, total: n });
+  }, 60_000);
+});
 
 describe('states and the detail', () => {
   it('runs Submitted → Running → Success, with progressSummary, report location and the request echoed', async () => {

@@ -14,6 +14,7 @@ import { memoryDriver } from '../../../src/drivers/memory.js';
 import type { StorageDriver } from '../../../src/drivers/types.js';
 import { fromCosFileCompressRequest, toCosJobsDetail } from '../../../src/jobs/compress/cos.js';
 import type { FileCompressOptions } from '../../../src/jobs/compress/types.js';
+import type { JobProgressEvent } from '../../../src/jobs/types.js';
 import { gnuTarCat, gnuTarList, gzipTest, pythonTarMembers } from '../../support/tar-readers.js';
 import { checkReaders, pythonRead, sevenZipTest, unzipContent } from '../../support/zip-readers.js';
 
@@ -269,7 +270,10 @@ describe('createFileCompressJob: options, scale and cancellation (memory driver)
     for (let i = 0; i < 6; i++)
       await driver.put({ bucket: B, key: `big/${i}.bin`, body: new Uint8Array(randomBytes(8 << 20)) });
     const client = createClient({ driver });
-    const job = await client.createFileCompressJob(base({ format: 'zip', prefix: 'big/', compression: 'deflate' }));
+    const job = await client.createFileCompressJob({
+      ...base({ format: 'zip', prefix: 'big/', compression: 'deflate' }),
+      progressIntervalMs: 0,
+    });
     await new Promise<void>((resolve) => {
       const off = job.on('progress', (e) => {
         if (e.done > 9 << 20) {
@@ -311,6 +315,47 @@ describe('createFileCompressJob: options, scale and cancellation (memory driver)
     expect(await pack(signing)).toMatchObject({ downloadUrl: 'https://example.test/signed' });
     expect((await pack(signing))?.downloadUrlUnavailable).toBeUndefined();
   });
+
+  it('sends throttled progress in bytes and objects, then one final event at 100', async () => {
+    const driver = memoryDriver();
+    await driver.createBucket(B);
+    await driver.createBucket(OUT);
+    const n = 2000;
+    for (let i = 0; i < n; i++) await driver.put({ bucket: B, key: `p/${i}.txt`, body: enc.encode(`object ${i}`) });
+    const sourceBytes = Array.from({ length: n }, (_, i) => `object ${i}`.length).reduce((a, b) => a + b, 0);
+    const events: JobProgressEvent[] = [];
+    const started = Date.now();
+    const job = await createClient({ driver }).createFileCompressJob({
+      ...base({ format: 'zip', prefix: 'p/' }),
+      onProgress: (e) => events.push(e),
+    });
+    const detail = await job.done();
+    const elapsed = Date.now() - started;
+    // One event per entry before; now at most one per 250 ms (the default), plus the first and the final one.
+    expect(events.length).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+    const running = events.filter((e) => !e.final);
+    expect(running.length).toBeGreaterThanOrEqual(1);
+    for (const e of running) {
+      expect(e).toMatchObject({ unit: 'bytes', totalKnown: true, bytesTotal: sourceBytes, objectsTotal: n });
+      expect(e.current).toMatch(/^src-bucket\/p\/\d+\.txt$/);
+      expect(e.progress).toBeLessThan(100);
+    }
+    expect(events.at(-1)).toMatchObject({
+      final: true,
+      state: 'Success',
+      progress: 100,
+      bytesDone: sourceBytes,
+      objectsDone: n,
+      objectsTotal: n,
+    });
+    expect(detail.progress).toBe(100);
+    await expect(
+      createClient({ driver }).createFileCompressJob({
+        ...base({ format: 'zip', prefix: 'p/' }),
+        progressIntervalMs: -1,
+      }),
+    ).rejects.toMatchObject({ code: 'InvalidArgument', message: /progressIntervalMs/ });
+  }, 60_000);
 
   it('runs a COS FileCompress request as it is', async () => {
     const driver = memoryDriver();

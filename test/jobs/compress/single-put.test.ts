@@ -170,7 +170,8 @@ describe.each(['memory', 'fs'] as const)('pack job single PUT on the %s driver',
     const driver = await store(kind);
     await seed(driver);
     const job = await createClient({ driver }).createFileCompressJob(
-      options({ format: 'zip', prefix: 'in/', compression: 'store' }, 'x.zip'),
+      // Every progress report as an event, so the cancel lands mid-put.
+      options({ format: 'zip', prefix: 'in/', compression: 'store' }, 'x.zip', { progressIntervalMs: 0 }),
     );
     await new Promise<void>((resolve) => {
       const off = job.on('progress', (e) => {

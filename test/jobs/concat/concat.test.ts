@@ -20,6 +20,7 @@ import { concatObjects, toCosConcatResponse } from '../../../src/jobs/concat/ind
 import type { ConcatOptions, ConcatSource } from '../../../src/jobs/concat/types.js';
 import type { ClientContext } from '../../../src/jobs/context.js';
 import { memoryJobStore } from '../../../src/jobs/store.js';
+import type { JobProgressEvent } from '../../../src/jobs/types.js';
 import { startFaultProxy } from '../../support/fault-proxy.js';
 import { describeS3, destroyBucket, makeS3Client, s3Config } from '../../support/s3-env.js';
 import { delay, gate, spyDriver } from '../io/instrumented-driver.js';
@@ -426,11 +427,15 @@ describe.each(['memory', 'fs'] as const)('concatObjects on the %s driver', (kind
   it('reports progress in bytes, up to the total', async () => {
     const driver = await makeDriver(kind);
     const { sources } = await seed(driver, MIXED);
-    const events: { done: number; total: number }[] = [];
-    const { detail } = await run(driver, { sources, onProgress: (e) => events.push(e) });
+    const events: JobProgressEvent[] = [];
+    const { detail } = await run(driver, { sources, progressIntervalMs: 0, onProgress: (e) => events.push(e) });
     expect(events.length).toBeGreaterThan(2);
     for (let i = 1; i < events.length; i++) expect(events[i]!.done).toBeGreaterThanOrEqual(events[i - 1]!.done);
-    expect(events.at(-1)).toMatchObject({ done: detail.result!.size, total: detail.result!.size });
+    const size = detail.result!.size;
+    expect(events.at(-2)).toMatchObject({ unit: 'bytes', done: size, total: size, totalKnown: true, final: false });
+    expect(events.at(-2)?.objectsDone).toBe(events.at(-2)?.objectsTotal);
+    expect(events.at(-2)?.current).toBe(`${OUT}/${detail.operation.output.key}`);
+    expect(events.at(-1)).toMatchObject({ progress: 100, final: true, state: 'Success', bytesDone: size });
   });
 });
 
