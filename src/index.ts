@@ -38,6 +38,7 @@ export {
 } from './jobs/concat/index.js';
 export type * from './jobs/concat/types.js';
 export { Job, type JobContext } from './jobs/job.js';
+export type { ProgressUpdate } from './jobs/progress.js';
 export { type DriverJobStoreOptions, driverJobStore, memoryJobStore } from './jobs/store.js';
 export {
   type CallbackTarget,
@@ -46,6 +47,7 @@ export {
   type JobDetail,
   type JobOutput,
   type JobProgressEvent,
+  type ProgressUnit,
   type JobRecord,
   type JobState,
   type JobStore,

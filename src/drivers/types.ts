@@ -433,7 +433,7 @@ export const CAPABILITY_KEYS = optionKeys<DriverCapabilities>()({
  * fires; `Internal` for anything the driver cannot classify (the store's error is the `cause`).
  *
  * @typeParam Instance What {@link StorageDriver.getInstance} returns: `S3Client` for `s3Driver`, the root path for
- *   `fsDriver`, {@link MemoryState} for `memoryDriver`.
+ *   `fsDriver`, its `MemoryState` for `memoryDriver`.
  */
 export interface StorageDriver<Instance = unknown> {
   /** Driver kind: `memory`, `fs` or `s3`. */
