@@ -97,6 +97,8 @@ export interface StartJobOptions<Op, R, X extends object = NoExtra> {
    * new job's plan (so that a job that dies while `Suspended` can still be resumed).
    */
   readonly checkpoint?: unknown;
+  /** The detail's `message` when the job succeeds (batch: how many tasks failed); empty when it returns undefined. */
+  readonly successMessage?: ((detail: JobDetail<Op, R> & X) => string | undefined) | undefined;
   /** The partial result to report when `run` fails or is cancelled. */
   readonly partialResult?: (() => R | undefined) | undefined;
   /**
@@ -411,6 +413,8 @@ async function drive<Op, R, X extends object>(
     } as Partial<JobDetail<Op, R> & X>);
   } else {
     job._update({ state: 'Success', progress: 100, endTime: now(), result } as Partial<JobDetail<Op, R> & X>);
+    const message = options.successMessage?.(job.detail());
+    if (message) job._update({ message } as Partial<JobDetail<Op, R> & X>);
   }
   await save({ checkpoint: undefined });
   const detail = job.detail();

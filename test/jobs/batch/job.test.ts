@@ -109,6 +109,7 @@ describe('states and the detail', () => {
       state: 'Success',
       priority: 7,
       progress: 100,
+      message: '',
       progressSummary: { total: 5, succeeded: 5, failed: 0, notRun: 0 },
       report: {
         bucket: 'rep',
@@ -306,6 +307,12 @@ describe('failure threshold', () => {
       await run(client, { manifest: { objects: objects(1200) }, operation: { invoke: failing(0.4) } })
     ).done();
     expect(below.progressSummary).toMatchObject({ succeeded: 720, failed: 480, notRun: 0 });
+    // Complete, as S3 says, but not read as a clean success.
+    expect(below).toMatchObject({
+      state: 'Success',
+      code: '',
+      message: 'Complete with failures: 480 of 1200 tasks failed; the report lists them',
+    });
 
     const custom = await run(client, {
       manifest: { objects: objects(200) },
