@@ -47,10 +47,10 @@ export {
   type JobDetail,
   type JobOutput,
   type JobProgressEvent,
-  type ProgressUnit,
   type JobRecord,
   type JobState,
   type JobStore,
   type JobTag,
+  type ProgressUnit,
   TERMINAL_STATES,
 } from './jobs/types.js';

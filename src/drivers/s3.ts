@@ -16,6 +16,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { DEFAULT_PART_SIZE } from '../defaults.js';
 import { BucketJobsError, ErrorCode } from '../errors.js';
 import { assertKnownKeys, optionKeys } from '../options.js';
 import { MiB, type StorePreset, storePresets } from './capabilities.js';
@@ -30,8 +31,8 @@ import { call } from './s3/request.js';
 import { CAPABILITY_KEYS, type CreateBucketOptions, type DriverCapabilities, type StorageDriver } from './types.js';
 import { assertBucket, assertListString, assertObjectRef } from './validate.js';
 
-/** Default part size for `put` of a stream of unknown length. */
-export const DEFAULT_STREAM_PART_SIZE = 8 * MiB;
+/** Default part size for `put` of a stream of unknown length: the shared `DEFAULT_PART_SIZE`. */
+export const DEFAULT_STREAM_PART_SIZE = DEFAULT_PART_SIZE;
 /** Default number of parts uploaded at once for `put` of a stream of unknown length. */
 export const DEFAULT_STREAM_QUEUE_SIZE = 4;
 /** lib-storage refuses parts under 5 MiB. */

@@ -17,14 +17,15 @@
  * @module
  */
 
+import { DEFAULT_PART_SIZE } from '../../defaults.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { chooseCopies } from './choose.js';
 import { reduceToMaxParts } from './levels.js';
 
 const MiB = 1024 * 1024;
 
-/** Upload parts aim at this size unless told otherwise (never below `minPartSize`). */
-export const DEFAULT_UPLOAD_PART_SIZE = 8 * MiB;
+/** Upload parts aim at this size unless told otherwise (never below `minPartSize`): the shared 8 MiB default. */
+export const DEFAULT_UPLOAD_PART_SIZE = DEFAULT_PART_SIZE;
 /**
  * Upload parts grow up to this size to keep a plan within `maxParts`, before it falls back to intermediate objects.
  * Memory is bounded by `concurrency ×` the upload part size.

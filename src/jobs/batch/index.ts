@@ -90,7 +90,9 @@ async function start(
     },
     // S3 calls such a job Complete too; the message says it was not clean (docs/jobs/batch.md, Failure threshold).
     successMessage: ({ progressSummary: s }) =>
-      s.failed > 0 ? `Complete with failures: ${s.failed} of ${s.total} tasks failed; the report lists them` : undefined,
+      s.failed > 0
+        ? `Complete with failures: ${s.failed} of ${s.total} tasks failed; the report lists them`
+        : undefined,
     confirmationRequired: resume ? resume.suspended : plan.settings.confirmationRequired,
     resume,
     checkpoint,

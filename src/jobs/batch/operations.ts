@@ -15,17 +15,11 @@
  * @module
  */
 
-import type {
-  CopyOptions,
-  ObjectInfo,
-  ObjectRef,
-  PartResult,
-  StorageDriver,
-  WriteAttributes,
-} from '../../drivers/types.js';
+import type { CopyOptions, ObjectInfo, ObjectRef, StorageDriver, WriteAttributes } from '../../drivers/types.js';
 import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
-import { planPartSize } from '../io/multipart-writer.js';
+import { planPartSize } from '../io/parts.js';
 import { backoffDelay, sleep, withRetry } from '../io/retry.js';
+import { UploadSession } from '../io/upload-session.js';
 import type { ManifestRow } from './manifest.js';
 import type { KeyRule, OperationPlan, SettingsPlan } from './plan.js';
 import type { InvokeFunction, InvokeResult } from './types.js';
@@ -301,42 +295,37 @@ class Task {
     attrs = { ...attrs, tags: newTags, storageClass: plan.storageClass, acl: plan.acl, encryption: plan.encryption };
     const partSize = planPartSize(info.size, caps, plan.partSize);
     const count = Math.ceil(info.size / partSize);
-    const { uploadId } = await this.retry(() => driver.createMultipart({ ...target, ...attrs, signal: this.signal }));
-    const upload: UploadRef = { ...target, uploadId };
-    let completed = false;
+    const { attempts, baseDelayMs, maxDelayMs } = this.env.retry;
+    const session = await UploadSession.create(driver, {
+      ...target,
+      ...attrs,
+      signal: this.signal,
+      retry: { attempts, baseDelayMs, maxDelayMs },
+    });
+    const upload: UploadRef = { ...target, uploadId: session.uploadId };
     try {
       await this.env.uploads.add(upload);
-      const parts: PartResult[] = new Array(count);
       let next = 0;
+      let failed = false;
       const worker = async () => {
-        while (next < count) {
+        while (next < count && !failed) {
           const i = next++;
           const start = i * partSize;
           const end = Math.min(info.size, start + partSize) - 1;
-          parts[i] = await this.retry(() =>
-            driver.copyPart({
-              ...upload,
-              partNumber: i + 1,
-              // Pinned to the version first seen: every part comes from the same bytes.
-              source: { ...src, ifMatch: info.etag },
-              range: { start, end },
-              signal: this.signal,
-            }),
-          );
+          // Pinned to the version first seen: every part comes from the same bytes.
+          await session
+            .copyPart(i + 1, { ...src, ifMatch: info.etag }, { range: { start, end }, signal: this.signal })
+            .catch((err: unknown) => {
+              failed = true;
+              throw err;
+            });
         }
       };
       await Promise.all(Array.from({ length: Math.min(COPY_PART_CONCURRENCY, count) }, worker));
       if (this.signal.aborted) throw abortError(this.signal, target);
-      // The commit point: not cancelled by the signal.
-      await withRetry(() =>
-        driver.completeMultipart({
-          ...upload,
-          parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, checksumCrc32: p.checksumCrc32 })),
-        }),
-      );
-      completed = true;
+      await session.complete(info.size);
     } catch (err) {
-      if (BucketJobsError.is(err, ErrorCode.PreconditionFailed) && !completed) {
+      if (BucketJobsError.is(err, ErrorCode.PreconditionFailed) && !session.ended) {
         throw new BucketJobsError(ErrorCode.PreconditionFailed, 'The source changed during the multipart copy', {
           ref: src,
           cause: err,
@@ -345,7 +334,9 @@ class Task {
       }
       throw err;
     } finally {
-      if (!completed) await withRetry(() => driver.abortMultipart(upload)).catch(() => {});
+      // A no-op once completed. After a completion whose outcome is unknown the task has failed, so the upload is
+      // aborted too: if the completion did land, the abort finds nothing to remove.
+      await session.abort();
       this.env.uploads.remove(upload);
     }
     return succeeded(`Copied to ${target.bucket}/${target.key} by multipart copy in ${count} parts`);

@@ -9,7 +9,6 @@
  */
 
 import type {
-  CompletedPart,
   ObjectRef,
   PartResult,
   ReadConditions,
@@ -22,6 +21,7 @@ import { crc32, crc32Base64 } from '../../engine/crc32.js';
 import { BucketJobsError, ErrorCode, throwIfAborted } from '../../errors.js';
 import { readObject } from '../io/read-object.js';
 import { withRetry } from '../io/retry.js';
+import { UploadSession } from '../io/upload-session.js';
 import type { ResolvedSource } from './sources.js';
 
 /** Ranged reads at once per upload part (their bytes go straight into the part's buffer, so memory does not grow). */
@@ -35,7 +35,7 @@ interface Readable extends ObjectRef {
 
 /** What the job must clean up: open multipart uploads and intermediate objects. */
 export class Ledger {
-  readonly uploads = new Map<string, { bucket: string; key: string; uploadId: string }>();
+  readonly uploads = new Map<string, UploadSession>();
   readonly objects: { bucket: string; key: string; versionId?: string | undefined }[] = [];
 }
 
@@ -204,15 +204,10 @@ export async function buildObject(
     return out;
   }
 
-  // Only a throttled create is retried: a lost answer may hide an upload whose id we would never learn.
-  const { uploadId } = await withRetry(() => driver.createMultipart({ bucket, key, ...attributes, signal }), {
-    signal,
-    retryIf: (err) => BucketJobsError.is(err, ErrorCode.Throttled),
-  });
-  const upload = { bucket, key, uploadId };
-  ctx.ledger.uploads.set(uploadId, upload);
+  const session = await UploadSession.create(driver, { bucket, key, ...attributes, signal });
+  const upload = { bucket, key, uploadId: session.uploadId };
+  ctx.ledger.uploads.set(session.uploadId, session);
 
-  const done: CompletedPart[] = new Array(parts.length);
   let next = 0;
   let failure: { error: unknown } | undefined;
   const uploads = slots(ctx.concurrency);
@@ -223,27 +218,18 @@ export async function buildObject(
       const partNumber = index + 1;
       let release: (() => void) | undefined;
       try {
-        let result: PartResult;
         if (part.kind === 'upload') {
           release = await uploads.take();
           if (failure) return;
           const data = await readPart(ctx, part);
-          result = await withRetry(
-            () => {
-              ctx.onSend(data.length);
-              return driver.uploadPart({ ...upload, partNumber, body: data, size: data.length, signal });
-            },
-            { signal },
-          );
+          const result = await session.uploadPart(partNumber, data, { signal, onSend: ctx.onSend });
           checkCrc(result, data, upload);
           ctx.onPart(part.size);
         } else {
           const range = part.whole ? undefined : { start: part.start, end: part.end };
-          const source = pinned(sourceOf(ctx, part));
-          result = await withRetry(() => driver.copyPart({ ...upload, partNumber, source, range, signal }), { signal });
+          await session.copyPart(partNumber, pinned(sourceOf(ctx, part)), { range, signal });
           ctx.onPart(part.size);
         }
-        done[index] = { partNumber, etag: result.etag, checksumCrc32: result.checksumCrc32 };
       } catch (error) {
         failure ??= { error };
       } finally {
@@ -256,49 +242,7 @@ export async function buildObject(
   if (failure) throw failure.error;
   throwIfAborted(signal, upload);
 
-  const out = await complete(
-    driver,
-    upload,
-    done,
-    parts.reduce((n, p) => n + p.size, 0),
-  );
-  ctx.ledger.uploads.delete(uploadId);
+  const out = await session.complete(parts.reduce((n, p) => n + p.size, 0));
+  ctx.ledger.uploads.delete(session.uploadId);
   return out;
-}
-
-/**
- * The commit point: not cancelled by the signal. A retry that finds the upload gone (its first attempt completed it,
- * the answer was lost) confirms the object by a HEAD of its size and part count. Any other failure leaves the upload
- * in the ledger, for the job to abort.
- */
-async function complete(
-  driver: StorageDriver,
-  upload: { bucket: string; key: string; uploadId: string },
-  parts: readonly CompletedPart[],
-  size: number,
-): Promise<WriteResult> {
-  let retried = false;
-  try {
-    return await withRetry(() => driver.completeMultipart({ ...upload, parts }), {
-      onRetry: () => {
-        retried = true;
-      },
-    });
-  } catch (err) {
-    if (retried && BucketJobsError.is(err, ErrorCode.NotFound)) {
-      const info = await withRetry(() => driver.head({ bucket: upload.bucket, key: upload.key })).catch(
-        () => undefined,
-      );
-      const suffix = /-(\d+)$/.exec(info?.etag ?? '');
-      if (
-        info &&
-        info.size === size &&
-        (info.partsCount === undefined || info.partsCount === parts.length) &&
-        (!suffix || Number(suffix[1]) === parts.length)
-      ) {
-        return { etag: info.etag, versionId: info.versionId };
-      }
-    }
-    throw err;
-  }
 }

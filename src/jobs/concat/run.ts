@@ -39,7 +39,7 @@ export class ConcatTally {
 /** Aborts every open upload and deletes every intermediate; returns the objects that could not be deleted. */
 async function cleanUp(driver: StorageDriver, ledger: Ledger): Promise<string[]> {
   // No signal here: the job's own may be the reason we are cleaning up. Both calls are idempotent.
-  await Promise.all([...ledger.uploads.values()].map((u) => withRetry(() => driver.abortMultipart(u)).catch(() => {})));
+  await Promise.all([...ledger.uploads.values()].map((session) => session.abort()));
   ledger.uploads.clear();
   const leftovers: string[] = [];
   for (const o of ledger.objects.splice(0)) {

@@ -15,66 +15,23 @@
  * @module
  */
 
-import { MiB } from '../../drivers/capabilities.js';
-import type { DriverCapabilities, PartResult, StorageDriver, WriteAttributes } from '../../drivers/types.js';
+import type { StorageDriver, WriteAttributes } from '../../drivers/types.js';
 import { raced } from '../../engine/streams.js';
 import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import {
+  cutParts,
+  DEFAULT_MAX_GROWN_PART_SIZE,
+  openSource,
+  PART_GROWTH_STEPS,
+  type Part,
+  planPartSize,
+} from './parts.js';
 import { checkInt, DEFAULT_RETRY_ATTEMPTS, withRetry } from './retry.js';
+import { putExact } from './single-put.js';
+import { UploadSession } from './upload-session.js';
 
-/** Part size when the caller gives none, before limits raise it. */
-export const DEFAULT_PART_SIZE = 8 * MiB;
 /** Parts uploaded at once unless told otherwise. */
 export const DEFAULT_WRITE_CONCURRENCY = 4;
-/** Planned part sizes are rounded up to whole mebibytes. */
-export const PART_SIZE_ALIGNMENT = 1 * MiB;
-/**
- * With no upper bound (on stores without `equalParts`), the part size doubles this many times over the part-number
- * range: every `maxParts / PART_GROWTH_STEPS` parts (every 1,000 parts on S3).
- */
-export const PART_GROWTH_STEPS = 10;
-/**
- * With no upper bound, parts grow to at most this size unless `maxPartSize` says otherwise. It bounds memory at
- * `(concurrency + 1) × 256 MiB`, reached only after about 242 GiB were written; the largest object such a write can
- * hold is then about 1.46 TiB on S3 (pass `upperBound` for more).
- */
-export const DEFAULT_MAX_GROWN_PART_SIZE = 256 * MiB;
-
-/**
- * The part size for an object of at most `upperBound` bytes: the largest of `preferred` (default 8 MiB), the store's
- * `minPartSize`, and `upperBound / maxParts` rounded up to whole MiB; never above `maxPartSize`.
- * With no `upperBound`, the starting size: `max(preferred, minPartSize)`, capped at `maxPartSize`.
- *
- * @throws `LimitExceeded` when `upperBound` is more than the store keeps (`maxObjectSize`) or needs more than
- * `maxParts` parts of `maxPartSize`; a `TypeError` for a negative or fractional number.
- *
- * @example
- * planPartSize(50e9, storePresets.aws)          // 8 MiB: 5,961 parts
- * planPartSize(1024 ** 4, storePresets.aws)     // 105 MiB: 9,987 parts
- */
-export function planPartSize(upperBound: number | undefined, caps: DriverCapabilities, preferred?: number): number {
-  checkInt('upperBound', upperBound, 0);
-  checkInt('partSize', preferred, 1);
-  const { minPartSize, maxPartSize, maxParts, maxObjectSize } = caps;
-  let size = Math.max(preferred ?? DEFAULT_PART_SIZE, minPartSize);
-  if (upperBound !== undefined) {
-    if (upperBound > maxObjectSize) {
-      throw new BucketJobsError(
-        ErrorCode.LimitExceeded,
-        `An object of up to ${upperBound} bytes is larger than the store keeps (${maxObjectSize} bytes)`,
-      );
-    }
-    if (upperBound > maxParts * maxPartSize) {
-      throw new BucketJobsError(
-        ErrorCode.LimitExceeded,
-        `An object of up to ${upperBound} bytes needs more than ${maxParts} parts of ${maxPartSize} bytes`,
-      );
-    }
-    const forCount = Math.ceil(Math.ceil(upperBound / maxParts) / PART_SIZE_ALIGNMENT) * PART_SIZE_ALIGNMENT;
-    size = Math.max(size, forCount);
-  }
-  return Math.min(size, maxPartSize);
-}
-
 export interface WriteObjectOptions extends WriteAttributes {
   readonly driver: StorageDriver;
   readonly bucket: string;
@@ -142,142 +99,6 @@ export interface WriteObjectResult {
   readonly size: number;
   /** Parts of the multipart upload; 0 when the object was written by a single `put`. */
   readonly parts: number;
-}
-
-interface Part {
-  readonly partNumber: number;
-  readonly data: Uint8Array;
-  /** No bytes follow this part. */
-  readonly last: boolean;
-}
-
-/** The source as an async iterable, and a way to stop it while a read is pending. */
-function openSource(source: unknown): { chunks: AsyncIterable<unknown>; cancel(reason: unknown): void } {
-  if (typeof (source as ReadableStream | null)?.getReader === 'function') {
-    const reader = (source as ReadableStream<unknown>).getReader();
-    let finished = false;
-    return {
-      chunks: (async function* () {
-        try {
-          while (true) {
-            const r = await reader.read();
-            if (r.done) break;
-            yield r.value;
-          }
-          finished = true;
-        } finally {
-          if (!finished) await reader.cancel().catch(() => {});
-          reader.releaseLock();
-        }
-      })(),
-      // Resolves a pending read with done, so a stalled source cannot hold the cleanup up.
-      cancel: (reason) => {
-        if (!finished) reader.cancel(reason).catch(() => {});
-      },
-    };
-  }
-  if (typeof (source as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function') {
-    const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    let finished = false;
-    return {
-      chunks: {
-        [Symbol.asyncIterator]: () => ({
-          next: async () => {
-            const r = await it.next();
-            if (r.done) finished = true;
-            return r;
-          },
-          return: async (value?: unknown) => {
-            if (!finished) {
-              finished = true;
-              await it.return?.(value);
-            }
-            return { done: true as const, value: undefined };
-          },
-        }),
-      },
-      cancel: () => {
-        if (finished) return;
-        finished = true;
-        Promise.resolve(it.return?.())?.catch(() => {});
-      },
-    };
-  }
-  throw new TypeError('writeObject: source must be a ReadableStream<Uint8Array> or an AsyncIterable<Uint8Array>');
-}
-
-interface CutLimits {
-  readonly maxParts: number;
-  readonly maxObjectSize: number;
-  readonly upperBound: number | undefined;
-  readonly ref: ErrorRef;
-  /** Why the last part would be exceeded, for the message. */
-  readonly wallHint: string;
-}
-
-/**
- * Cuts the source into parts: every part but the last exactly `sizeOf(partNumber)` bytes. A part is handed out only
- * once a byte beyond it has arrived, so the last part is known as such (and a source shorter than one part becomes
- * one `last` part, possibly empty).
- */
-async function* cutParts(
-  chunks: AsyncIterable<unknown>,
-  sizeOf: (partNumber: number) => number,
-  limits: CutLimits,
-): AsyncGenerator<Part> {
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let total = 0;
-  let partNumber = 1;
-  const take = (n: number): Uint8Array => {
-    const out = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
-      const head = pending[0]!;
-      const k = Math.min(head.length, n - at);
-      out.set(k === head.length ? head : head.subarray(0, k), at);
-      at += k;
-      if (k === head.length) pending.shift();
-      else pending[0] = head.subarray(k);
-    }
-    pendingBytes -= n;
-    return out;
-  };
-  for await (const chunk of chunks) {
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('writeObject: source chunks must be Uint8Array');
-    if (chunk.length === 0) continue;
-    total += chunk.length;
-    if (limits.upperBound !== undefined && total > limits.upperBound) {
-      throw new BucketJobsError(
-        ErrorCode.InvalidArgument,
-        `The source produced more than its upperBound of ${limits.upperBound} bytes`,
-        { ref: limits.ref },
-      );
-    }
-    if (total > limits.maxObjectSize) {
-      throw new BucketJobsError(
-        ErrorCode.LimitExceeded,
-        `The source is larger than the store keeps (${limits.maxObjectSize} bytes)`,
-        { ref: limits.ref },
-      );
-    }
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    while (pendingBytes > sizeOf(partNumber)) {
-      if (partNumber >= limits.maxParts) {
-        throw new BucketJobsError(
-          ErrorCode.LimitExceeded,
-          `The source needs more than ${limits.maxParts} parts (${total} bytes so far); ${limits.wallHint}`,
-          { ref: limits.ref },
-        );
-      }
-      yield { partNumber, data: take(sizeOf(partNumber)), last: false };
-      partNumber++;
-    }
-  }
-  const data = take(pendingBytes);
-  pending = [];
-  yield { partNumber, data, last: true };
 }
 
 /** `promise`, or a rejection with `Aborted` as soon as `signal` fires; `promise`'s own rejection is then ignored. */
@@ -362,7 +183,14 @@ export async function writeObject(
   const exact = options.exactSize;
   const upperBound = options.upperBound ?? exact;
   if (exact !== undefined && exact <= Math.min(caps.maxPutSize, options.maxSinglePutBytes ?? caps.maxPutSize)) {
-    return putExact(source, exact, options);
+    return putExact(source, exact, {
+      driver,
+      bucket,
+      key,
+      attributes: attributesOf(options),
+      signal,
+      onProgress,
+    });
   }
   const base = planPartSize(upperBound, caps, options.partSize);
   const grows = upperBound === undefined && !caps.equalParts;
@@ -423,19 +251,13 @@ export async function writeObject(
   }
 
   async function uploadMultipart(first: Part): Promise<WriteObjectResult> {
-    let uploadId: string;
+    let session: UploadSession;
     try {
-      // Only a throttled create is retried: an answer lost to a network failure may hide an upload we would never
-      // learn the id of, and so could not abort.
-      ({ uploadId } = await withRetry(
-        () => driver.createMultipart({ bucket, key, ...attributes, signal: local.signal }),
-        { ...retry, signal: local.signal, retryIf: (err) => BucketJobsError.is(err, ErrorCode.Throttled) },
-      ));
+      session = await UploadSession.create(driver, { bucket, key, ...attributes, signal: local.signal, retry });
     } catch (err) {
       stopSource(err);
       throw signal?.aborted ? abortError(signal, ref) : err;
     }
-    const upload = { bucket, key, uploadId };
 
     let failure: { error: unknown } | undefined;
     const fail = (error: unknown) => {
@@ -444,7 +266,6 @@ export async function writeObject(
       local.abort(error);
       stopSource(error);
     };
-    const done: PartResult[] = [];
     let acknowledged = 0;
     let handFirst: Part | undefined = first;
     let finalPart = 0;
@@ -461,11 +282,7 @@ export async function writeObject(
           }
           if (part.last) finalPart = part.partNumber;
           const { partNumber, data } = part;
-          const result = await withRetry(
-            () => driver.uploadPart({ ...upload, partNumber, body: data, size: data.length, signal: local.signal }),
-            { ...retry, signal: local.signal },
-          );
-          done.push({ partNumber, etag: result.etag, checksumCrc32: result.checksumCrc32 });
+          await session.uploadPart(partNumber, data, { signal: local.signal });
           acknowledged += data.length;
           if (!failure) onProgress?.(acknowledged);
           if (part.last) return;
@@ -479,122 +296,16 @@ export async function writeObject(
 
     // Cancelled before the commit point: abort, even when every part made it.
     if (!failure && signal?.aborted) fail(abortError(signal, ref));
+    const done = session.parts;
     if (!failure && (finalPart === 0 || done.length !== finalPart)) {
       fail(new BucketJobsError(ErrorCode.Internal, 'Multipart write ended without its last part', { ref }));
     }
     if (failure) {
-      await abortUpload(uploadId);
-      throw signal?.aborted ? abortError(signal, { ...ref, uploadId }) : failure.error;
+      await session.abort();
+      throw signal?.aborted ? abortError(signal, { ...ref, uploadId: session.uploadId }) : failure.error;
     }
     parts.return(undefined).catch(() => {});
-    done.sort((a, b) => a.partNumber - b.partNumber);
-    const out = await complete(uploadId, done, acknowledged);
+    const out = await session.complete(acknowledged, done);
     return { etag: out.etag, versionId: out.versionId, size: acknowledged, parts: done.length };
-  }
-
-  async function abortUpload(uploadId: string): Promise<void> {
-    // No signal: the caller's may be the reason we are here. abortMultipart is idempotent.
-    await withRetry(() => driver.abortMultipart({ bucket, key, uploadId }), retry).catch(() => {});
-  }
-
-  /**
-   * The commit point: not cancellable, and never followed by an abort unless the store definitely refused. A retry
-   * after an unanswered attempt may find the upload gone (NotFound) because that attempt completed it: a `head`
-   * then confirms the object by its size and part count.
-   */
-  async function complete(uploadId: string, completed: readonly PartResult[], size: number) {
-    let retried = false;
-    try {
-      return await withRetry(() => driver.completeMultipart({ bucket, key, uploadId, parts: completed }), {
-        ...retry,
-        onRetry: () => {
-          retried = true;
-        },
-      });
-    } catch (err) {
-      if (retried && BucketJobsError.is(err, ErrorCode.NotFound)) {
-        const info = await withRetry(() => driver.head({ bucket, key }), retry).catch(() => undefined);
-        const suffix = /-(\d+)$/.exec(info?.etag ?? '');
-        if (
-          info &&
-          info.size === size &&
-          (info.partsCount === undefined || info.partsCount === completed.length) &&
-          (!suffix || Number(suffix[1]) === completed.length)
-        ) {
-          return { etag: info.etag, versionId: info.versionId };
-        }
-      }
-      // A definite refusal (bad part list, parts too small ...) created nothing: the parts must go. After a lost
-      // answer (still retryable once the retries ran out) the object may exist: leave the upload alone.
-      if (BucketJobsError.is(err) && !err.retryable && !(retried && err.code === ErrorCode.NotFound)) {
-        await abortUpload(uploadId);
-      }
-      throw err;
-    }
-  }
-}
-
-/**
- * The bytes of `source`, checked against `size`: more, or fewer by the end, is a `Conflict`. The last chunk is held
- * back until the source has ended, so a store never receives `size` bytes (and commits the object) from a source
- * that would have produced more.
- */
-async function* exactly(chunks: AsyncIterable<unknown>, size: number, ref: ErrorRef): AsyncGenerator<Uint8Array> {
-  let total = 0;
-  let held: Uint8Array | undefined;
-  for await (const chunk of chunks) {
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('writeObject: source chunks must be Uint8Array');
-    if (chunk.length === 0) continue;
-    total += chunk.length;
-    if (total > size) {
-      throw new BucketJobsError(ErrorCode.Conflict, `The source produced more than its exactSize of ${size} bytes`, {
-        ref,
-      });
-    }
-    if (held) yield held;
-    held = chunk;
-  }
-  if (total !== size) {
-    throw new BucketJobsError(ErrorCode.Conflict, `The source produced ${total} bytes, not its exactSize of ${size}`, {
-      ref,
-    });
-  }
-  if (held) yield held;
-}
-
-/** One streamed `put` of exactly `size` bytes. Not retried: the source's bytes are consumed as they are sent. */
-async function putExact(
-  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-  size: number,
-  options: WriteObjectOptions,
-): Promise<WriteObjectResult> {
-  const { driver, bucket, key, signal } = options;
-  const ref: ErrorRef = { bucket, key };
-  if (signal?.aborted) throw abortError(signal, ref);
-  const src = openSource(source);
-  const local = new AbortController();
-  const onAbort = () => local.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let failure: unknown;
-  const body = (async function* () {
-    try {
-      yield* exactly(src.chunks, size, ref);
-    } catch (err) {
-      // The put sees its body fail; remember why, so the caller gets this error and not the transport's.
-      failure ??= err;
-      local.abort(err);
-      throw err;
-    }
-  })();
-  try {
-    const out = await driver.put({ bucket, key, ...attributesOf(options), body, size, signal: local.signal });
-    options.onProgress?.(size);
-    return { etag: out.etag, versionId: out.versionId, size, parts: 0 };
-  } catch (err) {
-    src.cancel(err);
-    if (signal?.aborted) throw abortError(signal, ref);
-    throw failure ?? err;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -7,7 +7,8 @@ import { fsDriver } from '../../../src/drivers/fs.js';
 import { memoryDriver } from '../../../src/drivers/memory.js';
 import type { DriverCapabilities, StorageDriver } from '../../../src/drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../../src/errors.js';
-import { planPartSize, writeObject } from '../../../src/jobs/io/multipart-writer.js';
+import { writeObject } from '../../../src/jobs/io/multipart-writer.js';
+import { planPartSize } from '../../../src/jobs/io/parts.js';
 import { collect, expectCode, getBytes, md5, random } from '../../contract/fixture.js';
 import { chunkedSource, delay, gate, spyDriver } from './instrumented-driver.js';
 
