@@ -16,7 +16,7 @@
  */
 
 import type { BucketJobsError } from '../errors.js';
-import { optionKeys } from '../options.js';
+import { type KeyRule, optionKeys } from '../options.js';
 
 /** Canned ACLs (S3 `x-amz-acl`; COS supports `private` and `public-read`). */
 export type CannedAcl =
@@ -216,6 +216,34 @@ export interface WriteAttributes extends ObjectHeaders {
    * (as on S3).
    */
   readonly encryption?: ServerSideEncryption | undefined;
+}
+
+/** The rule of each key of {@link WriteAttributes}, for the options types that extend it. */
+export const WRITE_ATTRIBUTE_RULES = {
+  contentType: true,
+  cacheControl: true,
+  contentDisposition: true,
+  contentEncoding: true,
+  contentLanguage: true,
+  expires: true,
+  metadata: 'record',
+  tags: 'record',
+  storageClass: true,
+  acl: true,
+  encryption: ENCRYPTION_KEYS,
+} as const satisfies { readonly [K in keyof WriteAttributes]-?: KeyRule };
+
+/** The keys of {@link WriteAttributes}: every attribute a write can set. */
+export const WRITE_ATTRIBUTE_KEYS = optionKeys<WriteAttributes>()(WRITE_ATTRIBUTE_RULES);
+
+/** The write attributes among `o`'s fields, and nothing else; attributes set to `undefined` are left out. */
+export function pickWriteAttributes(o: WriteAttributes): WriteAttributes {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(WRITE_ATTRIBUTE_KEYS.keys)) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as WriteAttributes;
 }
 
 export interface PutOptions extends WriteAttributes, CallOptions {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CannedAcl, ENCRYPTION_KEYS, type ServerSideEncryption } from '../drivers/types.js';
+import { WRITE_ATTRIBUTE_RULES, type WriteAttributes } from '../drivers/types.js';
 import { type KeyRule, optionKeys } from '../options.js';
 
 /**
@@ -135,29 +135,21 @@ export const CALLBACK_TARGET_KEYS = optionKeys<CallbackTarget>()({
   timeoutMs: true,
 });
 
-/** Where a job writes its output object, and what the object is written with. */
-export interface JobOutput {
+/**
+ * Where a job writes its output object, and what the object is written with: every attribute a driver write takes
+ * (`contentType`, `cacheControl`, `contentDisposition`, `metadata`, `tags`, `storageClass`, `acl`, `encryption`,
+ * ...). `encryption` absent: the bucket's default (see `capabilities.encryption`).
+ */
+export interface JobOutput extends WriteAttributes {
   readonly bucket: string;
   readonly key: string;
-  readonly contentType?: string | undefined;
-  readonly metadata?: Readonly<Record<string, string>> | undefined;
-  readonly tags?: Readonly<Record<string, string>> | undefined;
-  readonly storageClass?: string | undefined;
-  readonly acl?: CannedAcl | undefined;
-  /** Server-side encryption of the output (see `capabilities.encryption`); absent: the bucket's default. */
-  readonly encryption?: ServerSideEncryption | undefined;
 }
 
 /** The keys of {@link JobOutput}; unknown ones are refused. */
 export const JOB_OUTPUT_KEYS = optionKeys<JobOutput>()({
   bucket: true,
   key: true,
-  contentType: true,
-  metadata: 'record',
-  tags: 'record',
-  storageClass: true,
-  acl: true,
-  encryption: ENCRYPTION_KEYS,
+  ...WRITE_ATTRIBUTE_RULES,
 });
 
 /** Options every job kind takes. */

@@ -12,6 +12,7 @@
  */
 
 import type { StorageDriver } from '../../drivers/types.js';
+import { pickWriteAttributes } from '../../drivers/types.js';
 import type { ArchiveEntry } from '../../engine/entry.js';
 import { readStream } from '../../engine/streams.js';
 import { tarStream } from '../../engine/tar/index.js';
@@ -240,12 +241,8 @@ export async function runCompress(
       driver,
       bucket: output.bucket,
       key: output.key,
+      ...pickWriteAttributes(output),
       contentType: output.contentType ?? CONTENT_TYPES[config.format],
-      metadata: output.metadata,
-      tags: output.tags,
-      storageClass: output.storageClass,
-      acl: output.acl,
-      encryption: output.encryption,
       upperBound: bound,
       exactSize,
       maxSinglePutBytes: settings.maxSinglePutBytes,

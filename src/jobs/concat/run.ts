@@ -13,6 +13,7 @@
  */
 
 import type { StorageDriver } from '../../drivers/types.js';
+import { pickWriteAttributes } from '../../drivers/types.js';
 import { planConcat } from '../../engine/concat/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { allowAbortListeners } from '../abort-listeners.js';
@@ -131,16 +132,7 @@ export async function runConcat(
         });
       }
     }
-    const target: BuildTarget = {
-      bucket: output.bucket,
-      key: output.key,
-      contentType: output.contentType,
-      metadata: output.metadata,
-      tags: output.tags,
-      storageClass: output.storageClass,
-      acl: output.acl,
-      encryption: output.encryption,
-    };
+    const target: BuildTarget = { bucket: output.bucket, key: output.key, ...pickWriteAttributes(output) };
     current = `${output.bucket}/${output.key}`;
     const written = await buildObject(build, target, plan.final.parts);
     tally.copiedBytes = plan.stats.copiedBytes;

@@ -16,6 +16,7 @@
  */
 
 import type { StorageDriver, WriteAttributes } from '../../drivers/types.js';
+import { pickWriteAttributes } from '../../drivers/types.js';
 import { raced } from '../../engine/streams.js';
 import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import {
@@ -129,23 +130,7 @@ function checkOptions(o: WriteObjectOptions): void {
 
 /** The write attributes among the options, and nothing else. */
 function attributesOf(o: WriteObjectOptions): WriteAttributes {
-  const { contentType, cacheControl, contentDisposition, contentEncoding, contentLanguage, expires } = o;
-  const { metadata, tags, storageClass, acl, encryption } = o;
-  const all: Record<string, unknown> = {
-    encryption,
-    contentType,
-    cacheControl,
-    contentDisposition,
-    contentEncoding,
-    contentLanguage,
-    expires,
-    metadata,
-    tags,
-    storageClass,
-    acl,
-  };
-  for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k];
-  return all as WriteAttributes;
+  return pickWriteAttributes(o);
 }
 
 /**

@@ -357,6 +357,30 @@ describe('createFileCompressJob: options, scale and cancellation (memory driver)
     ).rejects.toMatchObject({ code: 'InvalidArgument', message: /progressIntervalMs/ });
   }, 60_000);
 
+  it('writes the output with every write attribute a driver takes (cacheControl, contentDisposition ...)', async () => {
+    const driver = memoryDriver();
+    await driver.createBucket(B);
+    await driver.createBucket(OUT);
+    await driver.put({ bucket: B, key: 'w/a.txt', body: enc.encode('a') });
+    const job = await createClient({ driver }).createFileCompressJob({
+      ...base({ format: 'zip', prefix: 'w/' }),
+      output: {
+        bucket: OUT,
+        key: 'archives/w.zip',
+        cacheControl: 'max-age=60',
+        contentDisposition: 'attachment; filename="w.zip"',
+        metadata: { origin: 'test' },
+      },
+    });
+    await job.done();
+    expect(await driver.head({ bucket: OUT, key: 'archives/w.zip' })).toMatchObject({
+      contentType: 'application/zip',
+      cacheControl: 'max-age=60',
+      contentDisposition: 'attachment; filename="w.zip"',
+      metadata: { origin: 'test' },
+    });
+  });
+
   it('runs a COS FileCompress request as it is', async () => {
     const driver = memoryDriver();
     await driver.createBucket(B);
