@@ -5,10 +5,10 @@
  */
 
 import { bjError, ErrorCode } from '../../errors.js';
-import type { RawDeflater } from './deflate.js';
 import { DeflateScanner } from './deflate-scanner.js';
 import { concatBytes, FINAL_EMPTY, joinTail, WINDOW } from './deflate-shared.js';
 import { storedBlocks } from './deflate-stored.js';
+import type { RawDeflater } from './raw-deflater.js';
 
 /** Input compressed per `deflateSync` call on the fflate backend. */
 export const FFLATE_SEGMENT_BYTES = 256 * 1024;

@@ -5,8 +5,8 @@
  */
 
 import { bjError, ErrorCode } from '../../errors.js';
-import type { RawDeflater } from './deflate.js';
 import { concatBytes } from './deflate-shared.js';
+import type { RawDeflater } from './raw-deflater.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Stored blocks (level 0 on web and fflate)

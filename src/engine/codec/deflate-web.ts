@@ -5,9 +5,9 @@
  */
 
 import { bjError, ErrorCode } from '../../errors.js';
-import type { RawDeflater } from './deflate.js';
 import { DeflateScanner } from './deflate-scanner.js';
 import { destroyedError, FINAL_EMPTY, NODE_BATCH_BYTES } from './deflate-shared.js';
+import type { RawDeflater } from './raw-deflater.js';
 
 interface WebStream {
   readonly writer: WritableStreamDefaultWriter<BufferSource>;

@@ -22,30 +22,13 @@ import { FflateDeflater } from './deflate-fflate.js';
 import { destroyedError, NODE_BATCH_BYTES } from './deflate-shared.js';
 import { StoredDeflater } from './deflate-stored.js';
 import { WebDeflater } from './deflate-web.js';
+import type { DeflateBackend, RawDeflater } from './raw-deflater.js';
 
 export { type DeflateSync, FFLATE_SEGMENT_BYTES, fflateSegment, fflateStats } from './deflate-fflate.js';
 export { DeflateScanner, type ScanResult } from './deflate-scanner.js';
 export { storedBlocks } from './deflate-stored.js';
 
-export interface RawDeflater {
-  /** Compress a chunk; resolves with compressed output ready so far (maybe none). */
-  write(chunk: Uint8Array): Promise<Uint8Array[]>;
-  /** Z_FULL_FLUSH: everything so far is output, byte-aligned, and a FRESH deflater can continue the stream (no shared dictionary). Used for checkpoints. */
-  fullFlush(): Promise<Uint8Array[]>;
-  /** Finish the stream (final block); resolves with the remaining output. */
-  end(): Promise<Uint8Array[]>;
-  /** Free resources without finishing (on cancel/error). */
-  destroy(): void;
-}
-
-export type DeflateBackend = 'node' | 'web' | 'fflate';
-
-export interface RawDeflaterOptions {
-  /** 0 (stored) .. 9. The `web` backend cannot choose: any level but 0 compresses at the platform default (6). */
-  readonly level: number;
-  /** @default 'node' when `node:zlib` exists, else 'web' when `CompressionStream` does, else 'fflate' */
-  readonly backend?: DeflateBackend;
-}
+export type { DeflateBackend, RawDeflater, RawDeflaterOptions } from './raw-deflater.js';
 
 /** Output chunk size of node:zlib (its default is 16 KiB). */
 const NODE_CHUNK_BYTES = 64 * 1024;

@@ -10,7 +10,7 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import type { ConcatIntermediate, ConcatLevel, ConcatLimits, ConcatPart } from './plan.js';
+import type { ConcatIntermediate, ConcatLevel, ConcatLimits, ConcatPart } from './types.js';
 
 interface Group {
   readonly from: number;

@@ -8,45 +8,7 @@
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { CentralDirectory, fromBase64, recordName, records } from './central.js';
-import type { ResolvedZipOptions } from './options.js';
-import type { DataKind } from './plan.js';
-import type { EntryRecord } from './records.js';
-
-export const CHECKPOINT_FORMAT = 'bucketjobs/zip-checkpoint';
-
-/** The entry being written when the checkpoint was taken. */
-export interface ZipCheckpointEntry {
-  /** Its headers' fields; `crc`, `size` and `compressedSize` cover the data written so far. */
-  readonly record: EntryRecord;
-  readonly kind: DataKind;
-  readonly level: number;
-  readonly declaredSize: number | null;
-  readonly declaredCrc: number | null;
-}
-
-export interface ZipCheckpoint {
-  readonly format: typeof CHECKPOINT_FORMAT;
-  readonly version: 1;
-  /** Archive bytes before the checkpoint. The resumed stream's first byte is the archive's byte at this offset. */
-  readonly offset: number;
-  /** Where the caller's entries resume. */
-  readonly next: {
-    /** Index (0-based, counting every entry supplied, directories too) of the first entry to supply on resume. */
-    readonly index: number;
-    /** Its name as supplied (after sanitising), when it was already started; null at an entry boundary. */
-    readonly name: string | null;
-    /** The first byte its body must yield on resume (0 at an entry boundary). */
-    readonly bodyOffset: number;
-  };
-  /** The central directory records of the finished entries (4.3.12, back to back), base64. */
-  readonly centralDirectory: string;
-  /** How many records `centralDirectory` holds. */
-  readonly entries: number;
-  /** The entry in progress, or null at an entry boundary. */
-  readonly current: ZipCheckpointEntry | null;
-  /** Options that change the layout of what was written; resuming with others is refused. */
-  readonly layout: { readonly forwardOnly: boolean; readonly zip64: 'auto' | 'always'; readonly encrypted: boolean };
-}
+import { CHECKPOINT_FORMAT, type ResolvedZipOptions, type ZipCheckpoint, type ZipCheckpointEntry } from './options.js';
 
 function layoutOf(opts: ResolvedZipOptions): ZipCheckpoint['layout'] {
   return { forwardOnly: opts.forwardOnly, zip64: opts.zip64Always ? 'always' : 'auto', encrypted: !!opts.password };

@@ -5,8 +5,7 @@
  * @module
  */
 
-export type { ZipCheckpoint, ZipCheckpointEntry } from './checkpoint.js';
-export type { ZipCheckpointOptions, ZipCompression, ZipOptions } from './options.js';
+export type { ZipCheckpoint, ZipCheckpointEntry, ZipCheckpointOptions, ZipCompression, ZipOptions } from './options.js';
 export type { DataKind } from './plan.js';
 export { createZipSizePredictor, predictZipSize, type ZipSizeEntry, type ZipSizePredictor } from './predict.js';
 export type { EntryRecord } from './records.js';

@@ -7,9 +7,46 @@
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import type { DuplicatePolicy } from '../names.js';
-import type { ZipCheckpoint } from './checkpoint.js';
+import type { DataKind, EntryRecord } from './records.js';
 
 export type ZipCompression = 'store' | 'deflate' | 'auto';
+
+/** Marks a zip checkpoint, so that anything else given as `resume` is refused. */
+export const CHECKPOINT_FORMAT = 'bucketjobs/zip-checkpoint';
+
+/** The entry being written when the checkpoint was taken. */
+export interface ZipCheckpointEntry {
+  /** Its headers' fields; `crc`, `size` and `compressedSize` cover the data written so far. */
+  readonly record: EntryRecord;
+  readonly kind: DataKind;
+  readonly level: number;
+  readonly declaredSize: number | null;
+  readonly declaredCrc: number | null;
+}
+
+export interface ZipCheckpoint {
+  readonly format: typeof CHECKPOINT_FORMAT;
+  readonly version: 1;
+  /** Archive bytes before the checkpoint. The resumed stream's first byte is the archive's byte at this offset. */
+  readonly offset: number;
+  /** Where the caller's entries resume. */
+  readonly next: {
+    /** Index (0-based, counting every entry supplied, directories too) of the first entry to supply on resume. */
+    readonly index: number;
+    /** Its name as supplied (after sanitising), when it was already started; null at an entry boundary. */
+    readonly name: string | null;
+    /** The first byte its body must yield on resume (0 at an entry boundary). */
+    readonly bodyOffset: number;
+  };
+  /** The central directory records of the finished entries (4.3.12, back to back), base64. */
+  readonly centralDirectory: string;
+  /** How many records `centralDirectory` holds. */
+  readonly entries: number;
+  /** The entry in progress, or null at an entry boundary. */
+  readonly current: ZipCheckpointEntry | null;
+  /** Options that change the layout of what was written; resuming with others is refused. */
+  readonly layout: { readonly forwardOnly: boolean; readonly zip64: 'auto' | 'always'; readonly encrypted: boolean };
+}
 
 /** Checkpoint hooks: see docs/engine/zip.md#checkpoints. */
 export interface ZipCheckpointOptions {

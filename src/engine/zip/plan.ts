@@ -12,6 +12,7 @@ import { type NameRegistry, sanitizeEntryName } from '../names.js';
 import { AES_OVERHEAD } from './aes.js';
 import { checkCompression, checkLevel, type ResolvedZipOptions, utf8, type ZipCompression } from './options.js';
 import {
+  type DataKind,
   dosDateTime,
   type EntryRecord,
   extendedTime,
@@ -31,7 +32,7 @@ import {
  *   without a compressor; for forward-only readers and level 0;
  * - `deflate`: through the raw deflater (method 8).
  */
-export type DataKind = 'store' | 'blocks' | 'deflate';
+export type { DataKind } from './records.js';
 
 /** Largest stored-block payload (RFC 1951 3.2.4: LEN is 16 bits). */
 export const BLOCK_MAX = 0xffff;

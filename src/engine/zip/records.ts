@@ -337,3 +337,5 @@ export function endRecords(
   buf.set(comment, at + END_FIXED);
   return buf;
 }
+
+export type DataKind = 'store' | 'blocks' | 'deflate';
