@@ -103,16 +103,3 @@ export class BucketJobsError extends Error {
 export function bjError(code: ErrorCode, message: string, options?: BucketJobsErrorOptions): BucketJobsError {
   return new BucketJobsError(code, message, options);
 }
-
-/**
- * The error to throw for an aborted signal: a `BucketJobsError` with code `Aborted` whose `cause` is `signal.reason`.
- * Callers who passed their own reason find it as `cause`.
- */
-export function abortError(signal: AbortSignal | undefined, ref?: ErrorRef): BucketJobsError {
-  return new BucketJobsError(ErrorCode.Aborted, 'The operation was aborted', { ref, cause: signal?.reason });
-}
-
-/** Throws {@link abortError} when the signal is aborted. */
-export function throwIfAborted(signal: AbortSignal | undefined, ref?: ErrorRef): void {
-  if (signal?.aborted) throw abortError(signal, ref);
-}

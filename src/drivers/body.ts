@@ -5,11 +5,12 @@
  * @module
  */
 
-import { readStream } from '../engine/streams.js';
-import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../errors.js';
+import { BucketJobsError, ErrorCode, type ErrorRef } from '../errors.js';
+import { abortError } from '../internal/abort.js';
+import { readStream } from '../internal/streams.js';
 import type { Body } from './types.js';
 
-export { iterableToStream } from '../engine/streams.js';
+export { iterableToStream } from '../internal/streams.js';
 
 function isReadableStream(body: unknown): body is ReadableStream<Uint8Array> {
   return typeof (body as ReadableStream | undefined)?.getReader === 'function';

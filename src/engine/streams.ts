@@ -4,6 +4,7 @@
  * @module
  */
 
+import { readStream } from '../internal/streams.js';
 import type { EntryBody, EntrySource } from './entry.js';
 
 function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {
@@ -16,25 +17,6 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
 
 function isIterable(x: unknown): x is Iterable<unknown> {
   return typeof (x as Iterable<unknown> | undefined)?.[Symbol.iterator] === 'function';
-}
-
-/** Reads a ReadableStream as an async iterable; leaving early cancels the stream (releasing its source). */
-export async function* readStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  let finished = false;
-  try {
-    while (true) {
-      const r = await reader.read();
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      yield r.value;
-    }
-  } finally {
-    if (!finished) await reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
 }
 
 /**
@@ -76,52 +58,3 @@ export function entriesOf<T>(source: Iterable<T> | AsyncIterable<T>): AsyncItera
 }
 
 export type { EntrySource };
-
-/**
- * Wraps an async iterable in a pull-based `ReadableStream`: nothing is read before the consumer pulls, one chunk is
- * produced per pull (highWaterMark 0), and cancelling the stream returns the iterator, so `finally` blocks upstream
- * run and open bodies are cancelled.
- */
-export function iterableToStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  let it: AsyncIterator<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        it ??= iterable[Symbol.asyncIterator]();
-        try {
-          const r = await it.next();
-          if (r.done) controller.close();
-          else controller.enqueue(r.value);
-        } catch (err) {
-          controller.error(err);
-        }
-      },
-      async cancel(reason) {
-        await it?.return?.(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-/** Settles with `p`, or rejects with `signal.reason` as soon as the signal aborts. */
-export function raced<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}

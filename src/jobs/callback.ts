@@ -7,7 +7,7 @@
  */
 
 import type { CallbackTarget, JobCallback, JobDetail } from './types.js';
-import { toXml } from './xml.js';
+import { toXml } from './util/xml.js';
 
 /** Header carrying the signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const SIGNATURE_HEADER = 'x-bucketjobs-signature';

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { abortError, BucketJobsError, ErrorCode } from '../errors.js';
+import { BucketJobsError, ErrorCode } from '../errors.js';
+import { abortError } from '../internal/abort.js';
 import { deliverCallback } from './callback.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, ProgressMeter, type ProgressUpdate } from './progress.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CsvRow, readCsv } from '../../src/jobs/csv.js';
+import { type CsvRow, readCsv } from '../../src/jobs/util/csv.js';
 
 const enc = new TextEncoder();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseObjectUrl, percentDecode } from '../../src/jobs/object-url.js';
+import { parseObjectUrl, percentDecode } from '../../src/jobs/util/object-url.js';
 
 describe('parseObjectUrl', () => {
   const cases: Array<[string, ReturnType<typeof parseObjectUrl>]> = [

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { abortError, BucketJobsError, ErrorCode, type ErrorRef, throwIfAborted } from '../../errors.js';
+import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { abortError, throwIfAborted } from '../../internal/abort.js';
 import type { DriverCapabilities, ObjectRef, ReadConditions } from '../types.js';
 import { assertObjectRef } from '../validate.js';
 import type { DataSource, LocalBackend, Staged } from './backend.js';

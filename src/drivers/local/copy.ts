@@ -5,7 +5,8 @@
  * @module
  */
 
-import { BucketJobsError, ErrorCode, throwIfAborted } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import type { CopyOptions, CopyResult, Directive } from '../types.js';
 import { assertObjectRef } from '../validate.js';
 import type { Staged } from './backend.js';

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { BucketJobsError, ErrorCode, throwIfAborted } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import type { ListEntry, ListOptions, ListVersionsOptions, VersionEntry } from '../types.js';
 import { assertBucket, assertListString, compareKeys } from '../validate.js';
 import type { ScanControl } from './backend.js';

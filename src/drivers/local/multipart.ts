@@ -5,7 +5,8 @@
  * @module
  */
 
-import { BucketJobsError, ErrorCode, type ErrorRef, throwIfAborted } from '../../errors.js';
+import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import { assertBody, bodyChunks } from '../body.js';
 import type {
   CompleteMultipartOptions,

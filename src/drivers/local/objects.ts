@@ -4,7 +4,8 @@
  * @module
  */
 
-import { BucketJobsError, ErrorCode, throwIfAborted } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import { assertBody, bodyChunks } from '../body.js';
 import type {
   CallOptions,

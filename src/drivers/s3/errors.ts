@@ -5,7 +5,8 @@
  * @module
  */
 
-import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
 
 /** The parts of an SDK error we read. Duck-typed so a second copy of the SDK in the tree still maps. */
 interface SdkErrorLike {

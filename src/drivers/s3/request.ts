@@ -6,7 +6,8 @@
  */
 
 import { Readable } from 'node:stream';
-import { abortError, type ErrorRef, throwIfAborted } from '../../errors.js';
+import type { ErrorRef } from '../../errors.js';
+import { abortError, throwIfAborted } from '../../internal/abort.js';
 import { bodyChunks } from '../body.js';
 import type { Body } from '../types.js';
 import { toDriverError } from './errors.js';

@@ -20,7 +20,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
 import { bodyChunks } from '../body.js';
 import type { Body } from '../types.js';
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { throwIfAborted } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import { crc32 } from '../crc32.js';
 import { createRawDeflater, type DeflateBackend, type RawDeflater } from './deflate.js';
 

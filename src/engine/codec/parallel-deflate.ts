@@ -16,7 +16,8 @@
  * @module
  */
 
-import { bjError, ErrorCode, throwIfAborted } from '../../errors.js';
+import { bjError, ErrorCode } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import { nodeZlib, type RawDeflater } from './deflate.js';
 
 /**

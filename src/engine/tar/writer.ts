@@ -10,11 +10,13 @@
  * @module
  */
 
-import { BucketJobsError, ErrorCode, throwIfAborted } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
+import { iterableToStream } from '../../internal/streams.js';
 import { gzip } from '../codec/gzip.js';
 import type { ArchiveEntry, EntrySource } from '../entry.js';
 import { createNameRegistry, type DuplicatePolicy, type NameRegistry, sanitizeEntryName } from '../names.js';
-import { entriesOf, iterableToStream, openBody } from '../streams.js';
+import { entriesOf, openBody } from '../streams.js';
 import { BLOCK, entryHeader, padTo } from './records.js';
 
 export interface TarOptions {

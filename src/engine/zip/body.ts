@@ -6,8 +6,9 @@
  * @module
  */
 
+import { raced } from '../../internal/abort.js';
 import type { EntryBody, EntryBodySource } from '../entry.js';
-import { openBody, raced } from '../streams.js';
+import { openBody } from '../streams.js';
 
 export interface BodyReader {
   /** The next non-empty chunk, or undefined at the end. Rejects with the signal's reason once it is aborted. */

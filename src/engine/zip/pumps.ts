@@ -7,10 +7,10 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { raced } from '../../internal/abort.js';
 import { createRawDeflater, nodeZlib, type RawDeflater } from '../codec/deflate.js';
 import { createParallelDeflater } from '../codec/parallel-deflate.js';
 import { crc32 } from '../crc32.js';
-import { raced } from '../streams.js';
 import type { AesEncryptor } from './aes.js';
 import type { BodyReader } from './body.js';
 import type { Output } from './output.js';

@@ -7,11 +7,13 @@
  * @module
  */
 
-import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { abortError, raced } from '../../internal/abort.js';
+import { iterableToStream } from '../../internal/streams.js';
 import { looksIncompressible } from '../codec/detect.js';
 import type { ArchiveEntry, EntrySource } from '../entry.js';
 import { createNameRegistry, type NameRegistry, sanitizeEntryName } from '../names.js';
-import { entriesOf, iterableToStream, raced } from '../streams.js';
+import { entriesOf } from '../streams.js';
 import { createAesEncryptor } from './aes.js';
 import { type BodyReader, openEntryBody } from './body.js';
 import { CentralDirectory } from './central.js';

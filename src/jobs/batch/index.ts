@@ -12,7 +12,7 @@ import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
 import { type JobState, TERMINAL_STATES } from '../types.js';
 import { assertCommonOptions, positiveInt } from '../validate.js';
-import { type BatchPlan, type BatchRuntime, echoOf, planBatch, resumeOperation } from './plan.js';
+import { type BatchPlan, type BatchRuntime, echoOf, planBatch, resumeOperation } from './options.js';
 import { type BatchCheckpoint, initialCheckpoint, isBatchCheckpoint, runBatch } from './run.js';
 import { schedulerFor } from './scheduler.js';
 import {

@@ -21,15 +21,15 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import { compareKeys } from '../../drivers/validate.js';
-import { iterableToStream, readStream } from '../../engine/streams.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
-import { readCsv } from '../csv.js';
+import { iterableToStream, readStream } from '../../internal/streams.js';
 import { writeObject } from '../io/multipart-writer.js';
 import { readObject } from '../io/read-object.js';
 import { withRetry } from '../io/retry.js';
-import { percentDecode } from '../object-url.js';
+import { readCsv } from '../util/csv.js';
+import { percentDecode } from '../util/object-url.js';
 import { Md5 } from './md5.js';
-import type { BatchRuntime, FilterPlan, ManifestPlan } from './plan.js';
+import type { BatchRuntime, FilterPlan, ManifestPlan } from './options.js';
 import type { BatchObject, ManifestField } from './types.js';
 
 /** One manifest row. */

@@ -16,12 +16,13 @@
  */
 
 import type { CopyOptions, ObjectInfo, ObjectRef, StorageDriver, WriteAttributes } from '../../drivers/types.js';
-import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
 import { planPartSize } from '../io/parts.js';
 import { backoffDelay, sleep, withRetry } from '../io/retry.js';
 import { UploadSession } from '../io/upload-session.js';
 import type { ManifestRow } from './manifest.js';
-import type { KeyRule, OperationPlan, SettingsPlan } from './plan.js';
+import type { KeyRule, OperationPlan, SettingsPlan } from './options.js';
 import type { InvokeFunction, InvokeResult } from './types.js';
 
 /** Part copies of one multipart copy in flight at once. */

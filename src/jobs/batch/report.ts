@@ -28,7 +28,7 @@ import { withRetry } from '../io/retry.js';
 import { encodeKey, type ManifestRow } from './manifest.js';
 import { md5Hex } from './md5.js';
 import type { Outcome } from './operations.js';
-import type { ReportPlan } from './plan.js';
+import type { ReportPlan } from './options.js';
 import type { BatchReportLocation, ReportResultFile } from './types.js';
 
 export const REPORT_FORMAT = 'Report_CSV_20180820';

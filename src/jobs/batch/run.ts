@@ -22,9 +22,9 @@
 
 import pLimit from 'p-limit';
 import type { StorageDriver } from '../../drivers/types.js';
-import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
-import { allowAbortListeners } from '../abort-listeners.js';
-import { withRetry } from '../io/retry.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { abortError, allowAbortListeners } from '../../internal/abort.js';
+import { UploadSession } from '../io/upload-session.js';
 import { isSimulatedCrash, type JobContext } from '../job.js';
 import { generatedManifestKey, type ManifestPin, type ManifestRow, openManifest, pinManifest } from './manifest.js';
 import {
@@ -36,7 +36,7 @@ import {
   type TaskEnv,
   type UploadRef,
 } from './operations.js';
-import { type BatchPlan, type BatchRuntime, DEFAULT_SAME_ERROR_STREAK } from './plan.js';
+import { type BatchPlan, type BatchRuntime, DEFAULT_SAME_ERROR_STREAK } from './options.js';
 import { jobFolder, type ReportState, ReportWriter } from './report.js';
 import type { Scheduler, SchedulerEntry } from './scheduler.js';
 import type { BatchJobExtra, ProgressSummary } from './types.js';
@@ -152,7 +152,7 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
   try {
     // 1. A dead process's multipart copies are aborted; its result file after the checkpoint (if any) removed.
     if (a.resumed) {
-      for (const u of cp.uploads) await withRetry(() => driver.abortMultipart(u)).catch(() => {});
+      for (const u of cp.uploads) await UploadSession.resume(driver, { ...u, parts: [] }).abort();
       cp = { ...cp, uploads: [] };
     }
     await save();

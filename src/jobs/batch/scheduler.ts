@@ -13,7 +13,7 @@
  * @module
  */
 
-import { abortError } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
 
 /** A job must wait this long with no task running before it is reported paused. */
 export const PAUSE_AFTER_MS = 50;

@@ -14,15 +14,15 @@
 import type { StorageDriver } from '../../drivers/types.js';
 import { pickWriteAttributes } from '../../drivers/types.js';
 import type { ArchiveEntry } from '../../engine/entry.js';
-import { readStream } from '../../engine/streams.js';
 import { tarStream } from '../../engine/tar/index.js';
 import { zipStream } from '../../engine/zip/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import { allowAbortListeners } from '../abort-listeners.js';
+import { allowAbortListeners } from '../../internal/abort.js';
+import { readStream } from '../../internal/streams.js';
 import { type WriteObjectResult, writeObject } from '../io/multipart-writer.js';
 import { prefetchOrdered } from '../io/prefetch.js';
 import type { JobContext } from '../job.js';
-import { mapOrdered } from '../map-ordered.js';
+import { mapOrdered } from '../util/map-ordered.js';
 import { createArchiveSizer, entryMeta, jobNames, tarOptionsFor, zipOptionsFor } from './archive-shape.js';
 import { type SelectedItem, selectItems } from './select.js';
 import { archiveUpperBound, knownKey, resolveItem, survey } from './survey.js';

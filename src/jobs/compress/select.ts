@@ -12,11 +12,11 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import { readCsv } from '../csv.js';
 import { listWithRetry } from '../io/list.js';
 import { readObject } from '../io/read-object.js';
-import { parseObjectUrl } from '../object-url.js';
-import { readSourceConfigList } from '../source-config.js';
+import { readCsv } from '../util/csv.js';
+import { parseObjectUrl } from '../util/object-url.js';
+import { readSourceConfigList } from '../util/source-config.js';
 
 /** COS `Flatten`: 0 keep paths; 1 file names only; 2 (prefix only) under a folder named after the prefix's last segment; 3 (prefix only) paths relative to the prefix. */
 export type Flatten = 0 | 1 | 2 | 3;

@@ -9,7 +9,7 @@
 import type { StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { withRetry } from '../io/retry.js';
-import { mapOrdered } from '../map-ordered.js';
+import { mapOrdered } from '../util/map-ordered.js';
 import type { ArchiveSizer } from './archive-shape.js';
 import type { SelectedItem } from './select.js';
 

@@ -18,7 +18,8 @@ import type {
 } from '../../drivers/types.js';
 import type { ConcatPart, ConcatUploadPart } from '../../engine/concat/index.js';
 import { crc32, crc32Base64 } from '../../engine/crc32.js';
-import { BucketJobsError, ErrorCode, throwIfAborted } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import { readObject } from '../io/read-object.js';
 import { withRetry } from '../io/retry.js';
 import { UploadSession } from '../io/upload-session.js';

@@ -16,7 +16,7 @@ import type { StorageDriver } from '../../drivers/types.js';
 import { pickWriteAttributes } from '../../drivers/types.js';
 import { planConcat } from '../../engine/concat/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import { allowAbortListeners } from '../abort-listeners.js';
+import { allowAbortListeners } from '../../internal/abort.js';
 import { withRetry } from '../io/retry.js';
 import type { JobContext } from '../job.js';
 import { type BuildContext, type BuildTarget, buildObject, Ledger, PIECE_READ_CONCURRENCY } from './build.js';

@@ -12,9 +12,9 @@ import { compareKeys } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { listWithRetry } from '../io/list.js';
 import { withRetry } from '../io/retry.js';
-import { mapOrdered } from '../map-ordered.js';
-import { parseObjectUrl } from '../object-url.js';
-import { readSourceConfigList } from '../source-config.js';
+import { mapOrdered } from '../util/map-ordered.js';
+import { parseObjectUrl } from '../util/object-url.js';
+import { readSourceConfigList } from '../util/source-config.js';
 import type { ConcatSource, SourceConfigRef } from './types.js';
 
 /** HEAD requests at once while surveying the sources. */
@@ -25,7 +25,7 @@ export const LIST_SURVEY_MIN_SOURCES = 64;
 export const LIST_SURVEY_MIN_HITS_PER_PAGE = 100;
 const PAGE_SIZE = 1000;
 
-export { MAX_SOURCE_CONFIG_BYTES } from '../source-config.js';
+export { MAX_SOURCE_CONFIG_BYTES } from '../util/source-config.js';
 
 /** A source after its HEAD: what the planner and the copies need. */
 export interface ResolvedSource extends ConcatSource {

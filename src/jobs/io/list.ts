@@ -6,7 +6,7 @@
  */
 
 import type { ListEntry, ListOptions, StorageDriver } from '../../drivers/types.js';
-import { abortError } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
 import { backoffDelay, DEFAULT_RETRY_ATTEMPTS, isRetryable, sleep } from './retry.js';
 
 /**

@@ -17,8 +17,8 @@
 
 import type { StorageDriver, WriteAttributes } from '../../drivers/types.js';
 import { pickWriteAttributes } from '../../drivers/types.js';
-import { raced } from '../../engine/streams.js';
-import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { abortError, untilAborted } from '../../internal/abort.js';
 import {
   cutParts,
   DEFAULT_MAX_GROWN_PART_SIZE,
@@ -100,13 +100,6 @@ export interface WriteObjectResult {
   readonly size: number;
   /** Parts of the multipart upload; 0 when the object was written by a single `put`. */
   readonly parts: number;
-}
-
-/** `promise`, or a rejection with `Aborted` as soon as `signal` fires; `promise`'s own rejection is then ignored. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return raced(promise, signal).catch((err: unknown) => {
-    throw signal.aborted && err === signal.reason ? abortError(signal) : err;
-  });
 }
 
 function checkOptions(o: WriteObjectOptions): void {

@@ -21,8 +21,8 @@
 
 import { MiB } from '../../drivers/capabilities.js';
 import type { StorageDriver } from '../../drivers/types.js';
-import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
-import { RequestSignals } from '../abort-listeners.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { abortError, RequestSignals } from '../../internal/abort.js';
 import { readObject } from './read-object.js';
 import { checkInt } from './retry.js';
 

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { abortError, BucketJobsError, ErrorCode } from '../../errors.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
 
 /** Tries per call (the first try included) unless told otherwise. */
 export const DEFAULT_RETRY_ATTEMPTS = 4;

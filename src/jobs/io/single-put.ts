@@ -7,7 +7,8 @@
  */
 
 import type { StorageDriver, WriteAttributes } from '../../drivers/types.js';
-import { abortError, BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
 import { openSource } from './parts.js';
 
 export interface ExactPutOptions {

@@ -15,9 +15,9 @@ import type { DriverCapabilities, StorageDriver } from '../../../src/drivers/typ
 import { BucketJobsError, ErrorCode } from '../../../src/errors.js';
 import type { BatchJob, BatchJobDetail, BatchJobOptions } from '../../../src/jobs/batch/index.js';
 import { runBatchJob } from '../../../src/jobs/batch/index.js';
-import { readCsv } from '../../../src/jobs/csv.js';
-import { percentDecode } from '../../../src/jobs/object-url.js';
 import type { JobStore } from '../../../src/jobs/types.js';
+import { readCsv } from '../../../src/jobs/util/csv.js';
+import { percentDecode } from '../../../src/jobs/util/object-url.js';
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../../../src/client.js';
 import { memoryDriver } from '../../../src/drivers/memory.js';
 import type { GetOptions, StorageDriver } from '../../../src/drivers/types.js';
-import { RequestSignals } from '../../../src/jobs/abort-listeners.js';
+import { RequestSignals } from '../../../src/internal/abort.js';
 import { delay } from './instrumented-driver.js';
 
 /** Wraps `inner` so each GET holds two abort listeners on its signal until its body ends or is cancelled. */

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { StorageDriver } from '../drivers/types.js';
-import { BucketJobsError, ErrorCode } from '../errors.js';
-import { withRetry } from './io/retry.js';
+import type { StorageDriver } from '../../drivers/types.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { withRetry } from '../io/retry.js';
 
 /** Largest `sourceConfigList` object read. */
 export const MAX_SOURCE_CONFIG_BYTES = 64 * 1024 * 1024;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { abortError } from '../errors.js';
+import { abortError } from '../../internal/abort.js';
 
 export async function* mapOrdered<T, R>(
   input: AsyncIterable<T> | Iterable<T>,
