@@ -12,7 +12,7 @@ import { createFileCompressJob, type FileCompressJob } from './jobs/compress/ind
 import type { FileCompressOptions } from './jobs/compress/types.js';
 import { type ConcatJob, concatObjects } from './jobs/concat/index.js';
 import type { ConcatOptions } from './jobs/concat/types.js';
-import { type ClientContext, track } from './jobs/context.js';
+import type { ClientContext } from './jobs/context.js';
 import { memoryJobStore } from './jobs/store.js';
 import { type JobDetail, type JobState, type JobStore, type JobTag, TERMINAL_STATES } from './jobs/types.js';
 import { assertKnownKeys, optionKeys } from './options.js';
@@ -168,5 +168,3 @@ export function createClient(options: ClientOptions): Client {
     },
   };
 }
-
-export { type ClientContext, track };

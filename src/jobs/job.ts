@@ -26,7 +26,14 @@ export type WorkState = 'Running' | 'Paused' | 'Cancelling' | 'Failing';
 const CRASH = Symbol.for('bucketjobs.simulatedCrash');
 
 /**
- * True for the abort reason of {@link Job._simulateCrash}: the work must stop at once and write nothing more, as if
+ * The key of the test seam that stops a job as if its process had died (see `test/support/crash.ts`). A symbol the
+ * package does not export, so the seam is not part of the public `Job`.
+ * @internal
+ */
+export const SIMULATE_CRASH: unique symbol = Symbol('bucketjobs.simulateCrash');
+
+/**
+ * True for the abort reason of `Job[SIMULATE_CRASH]`: the work must stop at once and write nothing more, as if
  * its process had died.
  * @internal For tests of resume.
  */
@@ -217,7 +224,7 @@ export class Job<Op = unknown, R = unknown, X extends object = NoExtra> {
    * {@link isSimulatedCrash} recognises, and nothing more is saved to the job store: no checkpoint, no final state.
    * `done()` rejects with code `Aborted`.
    */
-  _simulateCrash(): void {
+  [SIMULATE_CRASH](): void {
     this.#crashed = true;
     const reason = Object.assign(new Error('Simulated crash: the job stopped as if its process had died'), {
       [CRASH]: true,

@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient, track } from '../../src/client.js';
+import { createClient } from '../../src/client.js';
 import { memoryDriver } from '../../src/drivers/memory.js';
 import { BucketJobsError, ErrorCode } from '../../src/errors.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/jobs/callback.js';
+import { track } from '../../src/jobs/context.js';
 import { type JobContext, newJobId, startJob } from '../../src/jobs/job.js';
 import { driverJobStore, memoryJobStore } from '../../src/jobs/store.js';
 import type { JobProgressEvent, JobStore } from '../../src/jobs/types.js';

@@ -16,6 +16,7 @@ import {
 } from '../../../src/jobs/batch/index.js';
 import { driverJobStore, memoryJobStore } from '../../../src/jobs/store.js';
 import type { JobProgressEvent, JobState, JobStore } from '../../../src/jobs/types.js';
+import { simulateCrash } from '../../support/crash.js';
 import {
   buckets,
   cleanupDirs,
@@ -440,7 +441,7 @@ describe('resume after a crash', () => {
     const calls = { copies: 0, puts: [] as string[] };
     let job: BatchJob | undefined;
     const check = () => {
-      if (job && crashWhen(calls)) job._simulateCrash();
+      if (job && crashWhen(calls)) simulateCrash(job);
     };
     const driver = hooked(base, {
       async copy(o) {
@@ -528,7 +529,7 @@ describe('resume after a crash', () => {
         const r = await base.copyPart(o);
         if (o.partNumber === 2) {
           dead = true;
-          job?._simulateCrash();
+          if (job) simulateCrash(job);
         }
         return r;
       },
@@ -563,7 +564,7 @@ describe('resume after a crash', () => {
     const invoke = async (t: InvokeTask) => {
       invoked.set(t.row, (invoked.get(t.row) ?? 0) + 1);
       await sleep(1);
-      if (invoked.size === 150) job?._simulateCrash();
+      if (invoked.size === 150 && job) simulateCrash(job);
       return { resultCode: 'Succeeded' as const, resultString: t.taskId };
     };
     job = await run(clientOf(driver, store()), {
@@ -613,7 +614,7 @@ describe('resume after a crash', () => {
       },
     });
     await expect(resumeBatchJob(a._context, running.id)).rejects.toMatchObject({ code: 'Conflict' });
-    running._simulateCrash();
+    simulateCrash(running);
     gate.resolve();
     await running.done().catch(() => {});
     const b = clientOf(driver, store);

@@ -14,6 +14,7 @@ import type { StorageDriver } from '../../../src/drivers/types.js';
 import { type BatchJob, type InvokeTask, resumeBatchJob } from '../../../src/jobs/batch/index.js';
 import { driverJobStore } from '../../../src/jobs/store.js';
 import { uniqueBucketName } from '../../contract/fixture.js';
+import { simulateCrash } from '../../support/crash.js';
 import { describeS3, destroyBucket, makeS3Client } from '../../support/s3-env.js';
 import { type S3Stub, startS3Stub } from '../../support/s3-stub.js';
 import { clientOf, csvOf, exists, keys, putText, reportRows, run, uploadsLeft } from './helpers.js';
@@ -204,7 +205,7 @@ describeS3('batch jobs on radosgw', () => {
       ...driver,
       async copy(o) {
         const r = await driver.copy(o);
-        if (++copies === 50) job?._simulateCrash();
+        if (++copies === 50 && job) simulateCrash(job);
         return r;
       },
     };
