@@ -18,15 +18,6 @@ export function assertUserData(userData: unknown): asserts userData is string | 
   }
 }
 
-/** A positive integer option, or its default. */
-export function positiveInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new BucketJobsError(ErrorCode.InvalidArgument, `${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** The options of {@link CommonJobOptions} that every job kind checks the same way, before a job starts. */
 export function assertCommonOptions(o: {
   readonly userData?: unknown;

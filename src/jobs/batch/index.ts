@@ -7,11 +7,12 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
 import { type JobState, TERMINAL_STATES } from '../types.js';
-import { assertCommonOptions, positiveInt } from '../validate.js';
+import { assertCommonOptions } from '../validate.js';
 import { type BatchPlan, type BatchRuntime, echoOf, planBatch, resumeOperation } from './options.js';
 import { type BatchCheckpoint, initialCheckpoint, isBatchCheckpoint, runBatch } from './run.js';
 import { schedulerFor } from './scheduler.js';
@@ -200,7 +201,7 @@ export async function resumeBatchJob(
       ? checkpoint.plan
       : {
           ...checkpoint.plan,
-          settings: { ...checkpoint.plan.settings, concurrency: positiveInt('concurrency', options.concurrency, 1) },
+          settings: { ...checkpoint.plan.settings, concurrency: intOption('concurrency', options.concurrency, 1, 1) },
         };
   return start(
     context,

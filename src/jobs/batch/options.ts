@@ -16,6 +16,7 @@ import {
   assertWriteAttributes,
 } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { assertCommonOptions } from '../validate.js';
 import type {
@@ -181,13 +182,8 @@ function isoDate(name: string, value: unknown): string | undefined {
   return d.toISOString();
 }
 
-function int(name: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
+const int = (name: string, value: unknown, min: number, max: number, fallback: number): number =>
+  intOption(name, value, { min, max }, fallback);
 
 function str(name: string, value: unknown, maxBytes = MAX_PREFIX_BYTES): string | undefined {
   if (value === undefined) return undefined;

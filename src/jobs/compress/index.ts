@@ -8,10 +8,11 @@
 import { GiB, MiB } from '../../drivers/capabilities.js';
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { checkInt, intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
-import { assertCommonOptions, positiveInt } from '../validate.js';
+import { assertCommonOptions } from '../validate.js';
 import { toCosJobsDetail } from './cos.js';
 import { type CompressSettings, CompressTally, runCompress } from './run.js';
 import { assertFlatten, selectorOf } from './select.js';
@@ -58,21 +59,17 @@ function check(o: FileCompressOptions, context: ClientContext): CompressSettings
   selectorOf(c);
   assertFlatten(c);
   const ttl = o.downloadUrlExpiresIn;
-  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 0 || ttl > 604_800)) {
-    throw invalid('downloadUrlExpiresIn must be 0 (off) to 604800 seconds');
-  }
+  checkInt('downloadUrlExpiresIn', ttl, { min: 0, max: 604_800 });
   assertCommonOptions(o);
   const single = o.maxSinglePutBytes;
-  if (single !== undefined && (typeof single !== 'number' || !Number.isSafeInteger(single) || single < 0)) {
-    throw invalid(`maxSinglePutBytes must be 0 (off) or a positive integer, got ${String(single)}`);
-  }
+  checkInt('maxSinglePutBytes', single, 0);
   const maxPut = context.driver.capabilities.maxPutSize;
   return {
     maxSinglePutBytes: Math.min(single ?? maxPut, maxPut),
-    concurrency: positiveInt('concurrency', o.concurrency, DEFAULT_CONCURRENCY),
-    prefetchBytes: positiveInt('prefetchBytes', o.prefetchBytes, DEFAULT_PREFETCH_BYTES),
-    maxArchiveBytes: positiveInt('maxArchiveBytes', o.maxArchiveBytes, DEFAULT_MAX_ARCHIVE_BYTES),
-    maxEntries: positiveInt('maxEntries', o.maxEntries, DEFAULT_MAX_ENTRIES),
+    concurrency: intOption('concurrency', o.concurrency, 1, DEFAULT_CONCURRENCY),
+    prefetchBytes: intOption('prefetchBytes', o.prefetchBytes, 1, DEFAULT_PREFETCH_BYTES),
+    maxArchiveBytes: intOption('maxArchiveBytes', o.maxArchiveBytes, 1, DEFAULT_MAX_ARCHIVE_BYTES),
+    maxEntries: intOption('maxEntries', o.maxEntries, 1, DEFAULT_MAX_ENTRIES),
   };
 }
 

@@ -8,10 +8,11 @@
 
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
 import { type Job, startJob } from '../job.js';
-import { assertCommonOptions, positiveInt } from '../validate.js';
+import { assertCommonOptions } from '../validate.js';
 import { type ConcatSettings, ConcatTally, runConcat } from './run.js';
 import { assertRangeShape } from './sources.js';
 import {
@@ -63,11 +64,11 @@ function check(o: ConcatOptions, context: ClientContext): ConcatSettings {
   }
   assertObjectRef(o.output.bucket, `${tempPrefix}j0000000000000000000000000000/L1-000000`);
   return {
-    concurrency: positiveInt('concurrency', o.concurrency, DEFAULT_CONCURRENCY),
-    copyConcurrency: positiveInt('copyConcurrency', o.copyConcurrency, DEFAULT_COPY_CONCURRENCY),
-    uploadPartSize: o.uploadPartSize === undefined ? undefined : positiveInt('uploadPartSize', o.uploadPartSize, 1),
+    concurrency: intOption('concurrency', o.concurrency, 1, DEFAULT_CONCURRENCY),
+    copyConcurrency: intOption('copyConcurrency', o.copyConcurrency, 1, DEFAULT_COPY_CONCURRENCY),
+    uploadPartSize: o.uploadPartSize === undefined ? undefined : intOption('uploadPartSize', o.uploadPartSize, 1, 1),
     tempPrefix,
-    maxSources: positiveInt('maxSources', o.maxSources, DEFAULT_MAX_SOURCES),
+    maxSources: intOption('maxSources', o.maxSources, 1, DEFAULT_MAX_SOURCES),
   };
 }
 

@@ -19,6 +19,7 @@ import type { StorageDriver, WriteAttributes } from '../../drivers/types.js';
 import { pickWriteAttributes } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import { abortError, untilAborted } from '../../internal/abort.js';
+import { checkInt } from '../../internal/validate.js';
 import {
   cutParts,
   DEFAULT_MAX_GROWN_PART_SIZE,
@@ -27,7 +28,7 @@ import {
   type Part,
   planPartSize,
 } from './parts.js';
-import { checkInt, DEFAULT_RETRY_ATTEMPTS, withRetry } from './retry.js';
+import { DEFAULT_RETRY_ATTEMPTS, withRetry } from './retry.js';
 import { putExact } from './single-put.js';
 import { UploadSession } from './upload-session.js';
 

@@ -9,7 +9,7 @@ import { DEFAULT_PART_SIZE } from '../../defaults.js';
 import { MiB } from '../../drivers/capabilities.js';
 import type { DriverCapabilities } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
-import { checkInt } from './retry.js';
+import { checkInt } from '../../internal/validate.js';
 
 /** Part size when the caller gives none, before limits raise it. */
 /** Planned part sizes are rounded up to whole mebibytes. */

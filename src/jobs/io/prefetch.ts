@@ -23,8 +23,8 @@ import { MiB } from '../../drivers/capabilities.js';
 import type { StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { abortError, RequestSignals } from '../../internal/abort.js';
+import { checkInt } from '../../internal/validate.js';
 import { readObject } from './read-object.js';
-import { checkInt } from './retry.js';
 
 /** Requests in flight unless told otherwise. */
 export const DEFAULT_PREFETCH_CONCURRENCY = 8;

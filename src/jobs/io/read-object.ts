@@ -9,7 +9,8 @@
 import type { GetResult, StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import { abortError } from '../../internal/abort.js';
-import { backoffDelay, checkInt, DEFAULT_RETRY_ATTEMPTS, sleep } from './retry.js';
+import { checkInt } from '../../internal/validate.js';
+import { backoffDelay, DEFAULT_RETRY_ATTEMPTS, sleep } from './retry.js';
 
 /** What {@link ReadObjectOptions.onRetry} is told before each new request. */
 export interface ReadRetryInfo {

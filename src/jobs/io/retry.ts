@@ -13,6 +13,7 @@
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { abortError } from '../../internal/abort.js';
+import { checkInt } from '../../internal/validate.js';
 
 /** Tries per call (the first try included) unless told otherwise. */
 export const DEFAULT_RETRY_ATTEMPTS = 4;
@@ -66,14 +67,6 @@ export interface RetryOptions {
 /** The default {@link RetryOptions.retryIf}: a coded error whose `retryable` flag is set. */
 export function isRetryable(error: unknown): boolean {
   return BucketJobsError.is(error) && error.retryable;
-}
-
-/** Throws a `TypeError` unless `value` is absent or an integer of at least `min`. */
-export function checkInt(name: string, value: unknown, min: number): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(`${name} must be an integer of at least ${min}, got ${String(value)}`);
-  }
 }
 
 /**

@@ -68,10 +68,19 @@ describe('planPartSize', () => {
     }
   });
 
-  it('throws a TypeError for negative or fractional numbers', () => {
-    expect(() => planPartSize(-1, storePresets.aws)).toThrow(TypeError);
-    expect(() => planPartSize(1.5, storePresets.aws)).toThrow(TypeError);
-    expect(() => planPartSize(1, storePresets.aws, 0)).toThrow(TypeError);
+  it('refuses negative or fractional numbers with InvalidArgument, and other types with a TypeError', () => {
+    const thrown = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    expect(thrown(() => planPartSize(-1, storePresets.aws))).toMatchObject({ code: 'InvalidArgument' });
+    expect(thrown(() => planPartSize(1.5, storePresets.aws))).toMatchObject({ code: 'InvalidArgument' });
+    expect(thrown(() => planPartSize(1, storePresets.aws, 0))).toMatchObject({ code: 'InvalidArgument' });
+    expect(() => planPartSize('8' as never, storePresets.aws)).toThrow(TypeError);
   });
 });
 
@@ -551,12 +560,15 @@ describe.each(factories)('writeObject on the %s driver', (_name, make) => {
     await inner.abortMultipart({ bucket, key: 'unknown', uploadId: uploads[0]!.uploadId });
   });
 
-  it('throws a TypeError for a bad source or options', async () => {
+  it('throws a TypeError for a bad source or option type, InvalidArgument for a bad option value', async () => {
     const { driver } = await setup();
     await expect(writeObject('text' as never, { driver, bucket, key: 'k' })).rejects.toThrow(TypeError);
-    await expect(writeObject(chunkedSource(data, 9), { driver, bucket, key: 'k', concurrency: 0 })).rejects.toThrow(
-      TypeError,
-    );
+    await expect(
+      writeObject(chunkedSource(data, 9), { driver, bucket, key: 'k', concurrency: 0 }),
+    ).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(
+      writeObject(chunkedSource(data, 9), { driver, bucket, key: 'k', concurrency: '2' as never }),
+    ).rejects.toThrow(TypeError);
     const notBytes = (async function* () {
       yield 'abc' as unknown as Uint8Array;
     })();

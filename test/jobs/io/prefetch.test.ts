@@ -310,10 +310,13 @@ describe('prefetchOrdered', () => {
     expect(spy.inFlight.get).toBe(0);
   });
 
-  it('throws a TypeError for bad options', () => {
+  it('throws a TypeError for bad option types, InvalidArgument for bad values', () => {
     const driver = memoryDriver();
     expect(() => prefetchOrdered(5 as never, { driver })).toThrow(TypeError);
-    expect(() => prefetchOrdered([], { driver, concurrency: 0 })).toThrow(TypeError);
+    expect(() => prefetchOrdered([], { driver, concurrency: 0 })).toThrow(
+      /concurrency must be an integer of at least 1/,
+    );
+    expect(() => prefetchOrdered([], { driver, concurrency: 'many' as never })).toThrow(TypeError);
     expect(() => prefetchOrdered([], { driver, maxBufferedBytes: 10, smallObjectMax: 11 })).toThrow(TypeError);
   });
 });

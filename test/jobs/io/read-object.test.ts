@@ -189,7 +189,8 @@ describe.each(factories)('readObject on the %s driver', (_name, make) => {
   it('throws a TypeError for bad options', () => {
     const driver = memoryDriver();
     expect(() => readObject({ driver, bucket, key: 'k', range: { start: 5, end: 4 } })).toThrow(TypeError);
-    expect(() => readObject({ driver, bucket, key: 'k', attempts: 0 })).toThrow(TypeError);
+    expect(() => readObject({ driver, bucket, key: 'k', attempts: 0 })).toThrow(/attempts must be an integer/);
+    expect(() => readObject({ driver, bucket, key: 'k', attempts: 'x' as never })).toThrow(TypeError);
     expect(() => readObject({ driver: {} as never, bucket, key: 'k' })).toThrow(TypeError);
   });
 });

@@ -108,10 +108,11 @@ describe('withRetry', () => {
     expect(calls).toBe(0);
   });
 
-  it('throws a TypeError for bad options', async () => {
-    await expect(withRetry(async () => 1, { attempts: 0 })).rejects.toThrow(TypeError);
-    await expect(withRetry(async () => 1, { attempts: 1.5 })).rejects.toThrow(TypeError);
-    await expect(withRetry(async () => 1, { baseDelayMs: -1 })).rejects.toThrow(TypeError);
+  it('refuses bad option values with InvalidArgument, and other types with a TypeError', async () => {
+    await expect(withRetry(async () => 1, { attempts: 0 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(withRetry(async () => 1, { attempts: 1.5 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(withRetry(async () => 1, { baseDelayMs: -1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(withRetry(async () => 1, { attempts: '3' as never })).rejects.toThrow(TypeError);
   });
 
   it('sleep rejects with Aborted on abort', async () => {
