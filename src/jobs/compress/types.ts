@@ -50,13 +50,13 @@ export interface FileCompressOptions extends CommonJobOptions<FileCompressDetail
   readonly output: CompressOutput;
   readonly config: FileCompressConfig;
   /**
-   * Sources read at once (HEADs and prefetching GETs), and parts uploaded at once.
+   * Sources read at once (HEADs and prefetching GETs). Parts uploaded at once are `min(concurrency, 4)`.
    * @default 8
    */
   readonly concurrency?: number | undefined;
   /**
    * Bytes of small sources held ahead of the archive writer. Memory is bounded by
-   * `prefetchBytes + (concurrency + 1) × partSize`.
+   * `prefetchBytes + (min(concurrency, 4) + 1) × partSize` (see the module note of `compress/run.ts`).
    * @default 64 MiB
    */
   readonly prefetchBytes?: number | undefined;
