@@ -6,6 +6,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -172,14 +173,40 @@ describe('built package', () => {
     expect(loaded('bucketjobs/drivers/s3')).toBe('true');
   });
 
-  it('keeps the root entry and the engine free of top-level node:* imports', () => {
-    for (const p of ['.', './engine']) {
+  it('keeps the root entry, the engine and the memory driver free of top-level node:* imports', () => {
+    for (const p of ['.', './engine', './drivers/memory']) {
       const { bare } = esmGraph(join(root, (pkg.exports[p] as { import: { default: string } }).import.default));
       expect(
         [...bare].filter((s) => s.startsWith('node:') || builtinModules.includes(s)),
         p,
       ).toEqual([]);
     }
+  });
+
+  it('runs the memory driver where node:crypto cannot be reached (the portable MD5 path)', () => {
+    // As on Workers or Deno without Node compatibility: no process.getBuiltinModule, so no node:crypto.
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `process.getBuiltinModule = undefined;
+       const { memoryDriver } = await import('bucketjobs/drivers/memory');
+       const d = memoryDriver({ capabilities: { minPartSize: 5 } });
+       const te = new TextEncoder();
+       await d.createBucket('bkt');
+       const put = await d.put({ bucket: 'bkt', key: 'k', body: new TextEncoder().encode('hello world') });
+       const { uploadId } = await d.createMultipart({ bucket: 'bkt', key: 'm' });
+       const p1 = await d.uploadPart({ bucket: 'bkt', key: 'm', uploadId, partNumber: 1, body: te.encode('hello'), size: 5 });
+       const p2 = await d.uploadPart({ bucket: 'bkt', key: 'm', uploadId, partNumber: 2, body: te.encode(' world'), size: 6 });
+       const mp = await d.completeMultipart({ bucket: 'bkt', key: 'm', uploadId, parts: [p1, p2] });
+       console.log(JSON.stringify([put.etag, p1.etag, mp.etag]));`,
+    ]);
+    const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+    const unquote = (e: string) => e.replace(/"/g, '');
+    const [single, part1, multi] = (JSON.parse(out) as string[]).map(unquote);
+    expect(single).toBe(md5('hello world'));
+    expect(part1).toBe(md5('hello'));
+    const joined = Buffer.concat([Buffer.from(md5('hello'), 'hex'), Buffer.from(md5(' world'), 'hex')]);
+    expect(multi).toBe(`${md5(joined)}-2`);
   });
 
   describe('types', () => {

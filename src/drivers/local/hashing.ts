@@ -1,19 +1,37 @@
 /**
- * ETags and checksums computed while bytes stream through, so no body is ever read twice.
+ * ETags and checksums computed while bytes stream through, so no body is ever read twice. MD5 is `node:crypto`'s
+ * where the runtime has it (found at run time, so the memory driver has no `node:*` import and loads on Workers and
+ * Deno), else the portable one.
  *
  * @module
  */
 
-import { createHash, type Hash } from 'node:crypto';
 import { crc32, crc32Base64 } from '../../engine/crc32.js';
+import { Md5 } from '../../engine/crypto/md5.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+
+interface Md5Like {
+  update(data: Uint8Array): unknown;
+  hex(): string;
+}
+
+type NodeCrypto = { createHash(algorithm: 'md5'): { update(d: Uint8Array): unknown; digest(enc: 'hex'): string } };
+const nodeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
+
+function newMd5(): Md5Like {
+  if (!nodeCrypto) return new Md5();
+  const h = nodeCrypto.createHash('md5');
+  return { update: (d) => h.update(d), hex: () => h.digest('hex') };
+}
 
 /** Running MD5, CRC-32 and length of the bytes passed through {@link Digest.tap}. */
 export class Digest {
   size = 0;
-  private readonly md5Hash: Hash = createHash('md5');
+  private readonly md5Hash = newMd5();
   private crc = 0;
-  private md5Bytes: Buffer | undefined;
+  private hex: string | undefined;
 
   /**
    * Passes `chunks` through, hashing them. Past `max` bytes it throws `LimitExceeded` at once, so an oversized
@@ -37,14 +55,10 @@ export class Digest {
     }
   }
 
-  /** The binary MD5; call once the bytes are through. */
-  md5(): Buffer {
-    this.md5Bytes ??= this.md5Hash.digest();
-    return this.md5Bytes;
-  }
-
+  /** The hex MD5; call once the bytes are through. */
   md5Hex(): string {
-    return this.md5().toString('hex');
+    this.hex ??= this.md5Hash.hex();
+    return this.hex;
   }
 
   crc32Base64(): string {
@@ -52,9 +66,11 @@ export class Digest {
   }
 }
 
+const fromHex = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
+
 /** S3's multipart ETag: the MD5 of the parts' binary MD5s, then `-` and the part count. */
 export function multipartEtag(partEtags: readonly string[]): string {
-  const h = createHash('md5');
-  for (const etag of partEtags) h.update(Buffer.from(etag, 'hex'));
-  return `${h.digest('hex')}-${partEtags.length}`;
+  const h = newMd5();
+  for (const etag of partEtags) h.update(fromHex(etag));
+  return `${h.hex()}-${partEtags.length}`;
 }

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { randomUUID } from 'node:crypto';
 import { concatBytes } from '../body.js';
 import { compareKeys } from '../validate.js';
 import type { DataSource, LocalBackend, ScanOptions, Staged, StagedVersion } from './backend.js';
@@ -74,7 +73,7 @@ export function memoryBackend(state: MemoryState = { buckets: new Map() }): Loca
   };
 
   return {
-    lockScope: `memory:${randomUUID()}`,
+    lockScope: `memory:${crypto.randomUUID()}`,
     instance: state,
 
     async bucketState(bucket) {

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { randomBytes } from 'node:crypto';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import type {
   CannedAcl,
@@ -83,7 +82,11 @@ export interface PartRecord {
 
 /** A random, unguessable id (version ids, upload ids): 32 URL- and file-name-safe characters. */
 export function newId(): string {
-  return randomBytes(24).toString('base64url');
+  // WebCrypto, on every runtime; base64url by hand, as btoa is the only portable base64.
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
 }
 
 /** Ids we hand out, and `null`; anything else cannot name a version or upload (and must never reach a path). */

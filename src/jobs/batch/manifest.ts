@@ -21,6 +21,7 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import { compareKeys } from '../../drivers/validate.js';
+import { Md5 } from '../../engine/crypto/md5.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import { iterableToStream, readStream } from '../../internal/streams.js';
 import { writeObject } from '../io/multipart-writer.js';
@@ -28,7 +29,6 @@ import { readObject } from '../io/read-object.js';
 import { withRetry } from '../io/retry.js';
 import { readCsv } from '../util/csv.js';
 import { percentDecode } from '../util/object-url.js';
-import { Md5 } from './md5.js';
 import type { BatchRuntime, FilterPlan, ManifestPlan } from './options.js';
 import type { BatchObject, ManifestField } from './types.js';
 

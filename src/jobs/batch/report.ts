@@ -24,9 +24,9 @@
  */
 
 import type { StorageDriver } from '../../drivers/types.js';
+import { md5Hex } from '../../engine/crypto/md5.js';
 import { withRetry } from '../io/retry.js';
 import { encodeKey, type ManifestRow } from './manifest.js';
-import { md5Hex } from './md5.js';
 import type { Outcome } from './operations.js';
 import type { ReportPlan } from './options.js';
 import type { BatchReportLocation, ReportResultFile } from './types.js';

@@ -1,7 +1,7 @@
 /**
- * Incremental MD5 (RFC 1321) in plain TypeScript. Batch jobs need MD5 twice, both times for S3 formats that name it:
- * S3 Inventory lists an `MD5checksum` per data file, and the completion report's `manifest.json` gives an
- * `MD5Checksum` per result file. WebCrypto has no MD5, and the job layer imports no `node:*` module, so it lives here.
+ * Incremental MD5 (RFC 1321) in plain TypeScript, for where `node:crypto` is not there (Workers, Deno without Node
+ * compatibility): the memory driver's ETags, S3 Inventory's `MD5checksum` per data file, and the `MD5Checksum` per
+ * result file of a batch report's `manifest.json`. WebCrypto has no MD5.
  * Not for security: MD5 only detects accidents (a truncated or swapped file).
  *
  * @module
