@@ -6,16 +6,14 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Aes256 } from '../../../src/engine/crypto/aes256.js';
+import { HmacSha1, pbkdf2Sha1, Sha1 } from '../../../src/engine/crypto/sha1.js';
 import {
   AES_OVERHEAD,
-  Aes256,
   type AesBackend,
   aesExtraField,
   createAesEncryptor,
   createAesEncryptorWith,
-  HmacSha1,
-  pbkdf2Sha1,
-  Sha1,
 } from '../../../src/engine/zip/aes.js';
 import { BucketJobsError, ErrorCode } from '../../../src/errors.js';
 import { hasTool } from '../../support/tools.js';
