@@ -1,3 +1,4 @@
+// Over 450 lines: the whole driver contract, documented method by method, in one file a driver author reads top to bottom.
 /**
  * The storage-driver contract. Every store (S3 and S3-compatible stores, a local folder, memory) is reached through one
  * {@link StorageDriver}: a plain object with a small set of methods and declared {@link DriverCapabilities}.

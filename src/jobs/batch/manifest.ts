@@ -1,3 +1,4 @@
+// Over 450 lines: the four manifest forms (CSV, S3 Inventory, generated, objects) behind one reader.
 /**
  * Manifests, read as streams: memory stays constant however many rows there are. Four sources:
  *

@@ -1,3 +1,4 @@
+// Over 450 lines: one class per task with the five S3 Batch operations and their COS rules.
 /**
  * The per-object operations of a batch job, each turning one manifest row into one {@link Outcome} (never a
  * rejection). Every operation is safe to run twice on the same row, which is what a resumed job may do for rows

@@ -1,3 +1,4 @@
+// Over 450 lines: the checks of every batch option (manifests, five operations, report, thresholds) against S3 rules.
 /**
  * Checks `runBatchJob` options once, at the edge, and turns them into a {@link BatchPlan}: plain JSON (dates as ISO
  * strings, directives normalised) that the job record keeps, so a resumed job runs exactly the same plan. What JSON

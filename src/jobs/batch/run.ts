@@ -1,3 +1,4 @@
+// Over 450 lines: the batch runner: ordering, thresholds, checkpoints and the report writer share one loop.
 /**
  * The work of a batch job: pin the manifest, then stream its rows through the operation with bounded concurrency,
  * and write every row's outcome to the report, in manifest order, with a checkpoint after each result file.

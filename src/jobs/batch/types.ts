@@ -1,3 +1,4 @@
+// Over 450 lines: the public batch types with their S3 and COS field notes; splitting them would scatter one reference.
 /**
  * Options, detail and report types of `client.runBatchJob()`: one operation over every object of a manifest, as
  * COS Batch Operations and AWS S3 Batch Operations do, with an S3-format completion report.

@@ -1,3 +1,4 @@
+// Over 450 lines: one ordered prefetcher whose small-object, streamed and budget paths share state; issue 18 reworks it.
 /**
  * Ordered prefetch of many objects: yields them in input order while fetching ahead, so thousands of small objects
  * do not each pay a round trip in series.
