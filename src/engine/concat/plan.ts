@@ -41,20 +41,7 @@ export const DEFAULT_UPLOAD_PART_SIZE = DEFAULT_PART_SIZE;
  */
 export const DEFAULT_MAX_UPLOAD_PART_SIZE = 256 * MiB;
 
-export type {
-  ConcatCopyIntermediatePart,
-  ConcatCopyPart,
-  ConcatIntermediate,
-  ConcatLevel,
-  ConcatLimits,
-  ConcatPart,
-  ConcatPiece,
-  ConcatPlan,
-  ConcatPlanStats,
-  ConcatSourceSize,
-  ConcatUploadPart,
-  PlanConcatOptions,
-} from './types.js';
+export type * from './types.js';
 
 interface Src {
   readonly length: number;
