@@ -17,6 +17,7 @@ export {
 } from './client.js';
 export * from './drivers/capabilities.js';
 export type * from './drivers/types.js';
+export { type DriverDefinition, defineDriver } from './drivers/define.js';
 export { keyProblem } from './drivers/validate.js';
 export {
   BucketJobsError,
