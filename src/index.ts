@@ -16,8 +16,8 @@ export {
   type ListJobsResult,
 } from './client.js';
 export * from './drivers/capabilities.js';
-export type * from './drivers/types.js';
 export { type DriverDefinition, defineDriver } from './drivers/define.js';
+export type * from './drivers/types.js';
 export { keyProblem } from './drivers/validate.js';
 export {
   BucketJobsError,
