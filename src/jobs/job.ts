@@ -350,6 +350,7 @@ async function drive<Op, R, X extends object>(
   const meter = new ProgressMeter(
     job.id,
     options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+    () => job.state,
     (event: JobProgressEvent) => {
       job._emit('progress', event);
       try {
@@ -359,13 +360,11 @@ async function drive<Op, R, X extends object>(
       }
     },
   );
-  const state = () => job.state;
-
   const ctx: JobContext<X> = {
     jobId: job.id,
     signal: job._signal,
     progress(update) {
-      const pct = meter.update(update, state);
+      const pct = meter.update(update);
       if (pct !== job.progress) job._update({ progress: pct } as Partial<JobDetail<Op, R> & X>);
       const t = Date.now();
       if (t - lastSave >= saveInterval) {
@@ -420,9 +419,8 @@ async function drive<Op, R, X extends object>(
       result: options.partialResult?.(),
     } as Partial<JobDetail<Op, R> & X>);
   } else {
-    job._update({ state: 'Success', progress: 100, endTime: now(), result } as Partial<JobDetail<Op, R> & X>);
-    const message = options.successMessage?.(job.detail());
-    if (message) job._update({ message } as Partial<JobDetail<Op, R> & X>);
+    const message = options.successMessage?.(job.detail()) || job.detail().message;
+    job._update({ state: 'Success', progress: 100, endTime: now(), result, message } as Partial<JobDetail<Op, R> & X>);
   }
   await save({ checkpoint: undefined });
   const detail = job.detail();

@@ -44,6 +44,7 @@ export class ProgressMeter {
   readonly #intervalMs: number;
   readonly #emit: (event: JobProgressEvent) => void;
   readonly #jobId: string;
+  readonly #state: () => JobState;
   readonly #started = Date.now();
   #unit: ProgressUnit = 'bytes';
   #bytesDone = 0;
@@ -58,8 +59,10 @@ export class ProgressMeter {
   #samples: Sample[] = [];
   #finished = false;
 
-  constructor(jobId: string, intervalMs: number, emit: (event: JobProgressEvent) => void) {
+  /** `state` gives the job's state for each event. */
+  constructor(jobId: string, intervalMs: number, state: () => JobState, emit: (event: JobProgressEvent) => void) {
     this.#jobId = jobId;
+    this.#state = state;
     this.#intervalMs = intervalMs;
     this.#emit = emit;
   }
@@ -69,8 +72,8 @@ export class ProgressMeter {
     return this.#percent;
   }
 
-  /** Takes a report; returns the new percentage. `state` is the job's state for the event. */
-  update(u: ProgressUpdate, state: () => JobState): number {
+  /** Takes a report; returns the new percentage. */
+  update(u: ProgressUpdate): number {
     if (this.#finished) return this.#percent;
     this.#unit = u.unit;
     if (u.bytesDone !== undefined) this.#bytesDone = u.bytesDone;
@@ -88,11 +91,11 @@ export class ProgressMeter {
     const wait = this.#intervalMs - (t - this.#lastEmit);
     if (wait <= 0) {
       this.#clearTimer();
-      this.#send(state(), false);
+      this.#send(this.#state(), false);
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
-        if (!this.#finished) this.#send(state(), false);
+        if (!this.#finished) this.#send(this.#state(), false);
       }, wait);
       // A pending trailing event must not keep a process alive.
       (this.#timer as { unref?: () => void }).unref?.();

@@ -122,11 +122,6 @@ function checkOptions(o: WriteObjectOptions): void {
   }
 }
 
-/** The write attributes among the options, and nothing else. */
-function attributesOf(o: WriteObjectOptions): WriteAttributes {
-  return pickWriteAttributes(o);
-}
-
 /**
  * Writes `source` to `bucket/key`. The object appears complete, or not at all: on a source error, a part that still
  * fails after its retries, or an abort, the source is cancelled, the uploads in flight settle, the multipart upload
@@ -166,7 +161,7 @@ export async function writeObject(
       driver,
       bucket,
       key,
-      attributes: attributesOf(options),
+      attributes: pickWriteAttributes(options),
       signal,
       onProgress,
     });
@@ -178,7 +173,7 @@ export async function writeObject(
     : base;
   const growEvery = Math.max(1, Math.floor(caps.maxParts / PART_GROWTH_STEPS));
   const sizeOf = grows ? (n: number) => Math.min(ceiling, base * 2 ** Math.floor((n - 1) / growEvery)) : () => base;
-  const attributes = attributesOf(options);
+  const attributes = pickWriteAttributes(options);
 
   if (signal?.aborted) throw abortError(signal, ref);
   const src = openSource(source);

@@ -178,7 +178,7 @@ export class UploadSession {
     return { bucket: this.bucket, key: this.key, uploadId: this.uploadId };
   }
 
-  #record<P extends CompletedPart>(part: P): P {
+  #record(part: CompletedPart): CompletedPart {
     this.#parts.set(part.partNumber, part);
     return part;
   }
