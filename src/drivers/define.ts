@@ -7,7 +7,7 @@
  * | --- | --- | --- |
  * | core (required) | `head`, `get`, `list`, `put`, `delete`, `createMultipart`, `uploadPart`, `completeMultipart`, `abortMultipart` | |
  * | buckets | `createBucket` | |
- * | server-side copy | `copy`, `copyPart` | `partCopy` (for `copyPart`) |
+ * | server-side copy | `copy`, `copyPart` | `maxCopySize` must be 0 without `copy`; `partCopy` without `copyPart` |
  * | versions | `listVersions` | `versioning` |
  * | tags | `getTags`, `putTags`, `deleteTags` | `tagging` |
  * | restore | `restore` | `restore` |
@@ -44,7 +44,7 @@ const LISTINGS = new Set<string>(['listVersions', 'listParts', 'listMultipartUpl
 /** Optional methods and the capability that must be false when they are missing. */
 const GATED: Record<Optional, keyof DriverCapabilities | undefined> = {
   createBucket: undefined,
-  copy: undefined,
+  copy: 'maxCopySize',
   copyPart: 'partCopy',
   listVersions: 'versioning',
   getTags: 'tagging',
@@ -60,7 +60,7 @@ const GATED: Record<Optional, keyof DriverCapabilities | undefined> = {
  * @throws `TypeError` when a core method is missing, or when a capability claims a group the definition lacks.
  * @example
  * const driver = defineDriver({ name: 'kv', capabilities: { ...storePresets.minio, tagging: false, versioning: false,
- *   restore: false, partCopy: false }, head, get, list, put, delete: del, createMultipart, uploadPart,
+ *   restore: false, partCopy: false, maxCopySize: 0 }, head, get, list, put, delete: del, createMultipart, uploadPart,
  *   completeMultipart, abortMultipart });
  */
 export function defineDriver<Instance = unknown>(definition: DriverDefinition<Instance>): StorageDriver<Instance> {
@@ -73,8 +73,9 @@ export function defineDriver<Instance = unknown>(definition: DriverDefinition<In
   const filled: Record<string, unknown> = {};
   for (const [m, gate] of Object.entries(GATED) as [Optional, keyof DriverCapabilities | undefined][]) {
     if (typeof def[m] === 'function') continue;
-    if (gate && caps[gate] === true) {
-      throw new TypeError(`defineDriver: capabilities.${gate} is true, but ${m}() is missing`);
+    const claimed = gate ? caps[gate] : undefined;
+    if (claimed === true || (typeof claimed === 'number' && claimed > 0)) {
+      throw new TypeError(`defineDriver: capabilities.${gate} is ${claimed}, but ${m}() is missing`);
     }
     const refuse = () =>
       new BucketJobsError(ErrorCode.Unsupported, `The ${definition.name} driver (${store}) has no ${m}()`);
@@ -90,4 +91,20 @@ export function defineDriver<Instance = unknown>(definition: DriverDefinition<In
     ...definition,
     getInstance: definition.getInstance ?? (() => undefined as Instance),
   } as StorageDriver<Instance>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: an operation's own argument and result types pass through unchanged
+type Operation<C> = (ctx: C, ...args: any[]) => any;
+type Bound<C, M extends Record<string, Operation<C>>> = {
+  [K in keyof M]: M[K] extends (ctx: C, ...args: infer A) => infer R ? (...args: A) => R : never;
+};
+
+/**
+ * Binds each `(ctx, …args)` operation to `ctx`: the facade the built-in drivers write once, as
+ * `defineDriver({ name, capabilities, ...bindOperations(ctx, { head, get, … }) })`.
+ */
+export function bindOperations<C, M extends Record<string, Operation<C>>>(ctx: C, operations: M): Bound<C, M> {
+  const out: Record<string, unknown> = {};
+  for (const [name, op] of Object.entries(operations)) out[name] = (...args: unknown[]) => op(ctx, ...args);
+  return out as Bound<C, M>;
 }

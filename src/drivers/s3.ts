@@ -20,6 +20,7 @@ import { DEFAULT_PART_SIZE } from '../defaults.js';
 import { BucketJobsError, ErrorCode } from '../errors.js';
 import { assertKnownKeys, optionKeys } from '../options.js';
 import { MiB, type StorePreset, storePresets } from './capabilities.js';
+import { bindOperations, defineDriver } from './define.js';
 import { assertUploadId, optionalInt, pageSizeOf, unsupported } from './s3/checks.js';
 import type { S3Context } from './s3/context.js';
 import { copy, copyPart } from './s3/copy.js';
@@ -190,7 +191,7 @@ export function s3Driver(options: S3DriverOptions): StorageDriver<S3Client> {
     queueSize: optionalInt('queueSize', options.queueSize, 1) ?? DEFAULT_STREAM_QUEUE_SIZE,
   };
 
-  return {
+  return defineDriver({
     name: 's3',
     capabilities: caps,
     async presignGet(o) {
@@ -217,8 +218,22 @@ export function s3Driver(options: S3DriverOptions): StorageDriver<S3Client> {
     },
     getInstance: () => client,
     createBucket: (bucket, o) => createBucket(ctx, preset, bucket, o),
-    head: (o) => head(ctx, o),
-    get: (o) => get(ctx, o),
+    ...bindOperations(ctx, {
+      head,
+      get,
+      put,
+      copy,
+      delete: del,
+      getTags,
+      putTags,
+      deleteTags,
+      restore,
+      createMultipart,
+      uploadPart,
+      copyPart,
+      completeMultipart,
+      abortMultipart,
+    }),
     // Listings are generators: bad input, like a missing bucket, is reported on the first iteration.
     async *list(o) {
       assertBucket(o.bucket);
@@ -234,18 +249,6 @@ export function s3Driver(options: S3DriverOptions): StorageDriver<S3Client> {
       if (!caps.versioning) throw unsupported(`Store ${caps.store} has no versioning`, { bucket: o.bucket });
       yield* listVersions(client, o, pageSize);
     },
-    put: (o) => put(ctx, o),
-    copy: (o) => copy(ctx, o),
-    delete: (o) => del(ctx, o),
-    getTags: (o) => getTags(ctx, o),
-    putTags: (o) => putTags(ctx, o),
-    deleteTags: (o) => deleteTags(ctx, o),
-    restore: (o) => restore(ctx, o),
-    createMultipart: (o) => createMultipart(ctx, o),
-    uploadPart: (o) => uploadPart(ctx, o),
-    copyPart: (o) => copyPart(ctx, o),
-    completeMultipart: (o) => completeMultipart(ctx, o),
-    abortMultipart: (o) => abortMultipart(ctx, o),
     async *listParts(o) {
       assertObjectRef(o.bucket, o.key);
       assertUploadId(o.uploadId, { bucket: o.bucket, key: o.key });
@@ -256,5 +259,5 @@ export function s3Driver(options: S3DriverOptions): StorageDriver<S3Client> {
       assertListString('prefix', o.prefix, o.bucket);
       yield* listUploads(client, o);
     },
-  };
+  });
 }

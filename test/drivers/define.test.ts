@@ -15,7 +15,14 @@ function coreOf(inner = memoryDriver()) {
     inner,
     definition: {
       name: 'core-only',
-      capabilities: { ...inner.capabilities, tagging: false, versioning: false, restore: false, partCopy: false },
+      capabilities: {
+        ...inner.capabilities,
+        tagging: false,
+        versioning: false,
+        restore: false,
+        partCopy: false,
+        maxCopySize: 0,
+      },
       head,
       get,
       list,
@@ -53,6 +60,10 @@ describe('defineDriver', () => {
     expect(() => defineDriver(noPut as never)).toThrow(/core method put\(\)/);
     expect(() => defineDriver({ ...definition, capabilities: { ...definition.capabilities, tagging: true } })).toThrow(
       /capabilities.tagging is true, but getTags\(\) is missing/,
+    );
+    const withCopySize = { ...definition.capabilities, maxCopySize: 5 * 1024 ** 3 };
+    expect(() => defineDriver({ ...definition, capabilities: withCopySize })).toThrow(
+      /capabilities.maxCopySize is 5368709120, but copy\(\) is missing/,
     );
   });
 

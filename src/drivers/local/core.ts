@@ -6,6 +6,7 @@
  * @module
  */
 
+import { bindOperations, defineDriver } from '../define.js';
 import type { DriverCapabilities, StorageDriver } from '../types.js';
 import type { LocalBackend, Staged } from './backend.js';
 import type { LocalContext } from './context.js';
@@ -28,28 +29,30 @@ export function createLocalDriver<S extends Staged, I>(
   capabilities: DriverCapabilities,
 ): StorageDriver<I> {
   const ctx: LocalContext<S> = { backend, caps: capabilities };
-  return {
+  return defineDriver({
     name,
     capabilities,
-    createBucket: (bucket, options) => createBucket(ctx, bucket, options),
-    head: (o) => head(ctx, o),
-    get: (o) => get(ctx, o),
-    list: (o) => list(ctx, o),
-    listVersions: (o) => listVersions(ctx, o),
-    put: (o) => put(ctx, o),
-    copy: (o) => copy(ctx, o),
-    delete: (o) => del(ctx, o),
-    getTags: (o) => getTags(ctx, o),
-    putTags: (o) => putTags(ctx, o),
-    deleteTags: (o) => deleteTags(ctx, o),
-    restore: (o) => restore(ctx, o),
-    createMultipart: (o) => createMultipart(ctx, o),
-    uploadPart: (o) => uploadPart(ctx, o),
-    copyPart: (o) => copyPart(ctx, o),
-    completeMultipart: (o) => completeMultipart(ctx, o),
-    abortMultipart: (o) => abortMultipart(ctx, o),
-    listParts: (o) => listParts(ctx, o),
-    listMultipartUploads: (o) => listMultipartUploads(ctx, o),
+    ...bindOperations(ctx, {
+      createBucket,
+      head,
+      get,
+      list,
+      listVersions,
+      put,
+      copy,
+      delete: del,
+      getTags,
+      putTags,
+      deleteTags,
+      restore,
+      createMultipart,
+      uploadPart,
+      copyPart,
+      completeMultipart,
+      abortMultipart,
+      listParts,
+      listMultipartUploads,
+    }),
     getInstance: () => backend.instance,
-  };
+  });
 }
