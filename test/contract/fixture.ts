@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { StorageDriver } from '../../src/drivers/types.js';
-import { BucketJobsError, type ErrorCode } from '../../src/errors.js';
+import { BucketJobsError, ErrorCode } from '../../src/errors.js';
 
 export interface DriverFixture {
   readonly driver: StorageDriver;
@@ -13,6 +13,35 @@ export interface DriverFixture {
   newBucket(options?: { versioning?: boolean }): Promise<string>;
   /** Removes everything the fixture created. */
   cleanup(): Promise<void>;
+  /**
+   * The ungated optional methods the driver leaves out (see `defineDriver`). The suite checks that each answers
+   * `Unsupported`, and leaves it out of the other cases. The gated groups follow `capabilities` instead.
+   */
+  readonly lacks?: readonly UngatedMethod[];
+}
+
+export type UngatedMethod = 'createBucket' | 'listParts' | 'listMultipartUploads';
+
+/** An optional group of the driver contract: each is one or more methods a driver may leave out. */
+export type OptionalGroup = 'copy' | 'copyPart' | 'tags' | 'versions' | 'restore' | UngatedMethod;
+
+/** Whether the fixture's driver has `group`: gated groups by `capabilities`, the rest by `lacks`. */
+export function supports(fixture: DriverFixture, group: OptionalGroup): boolean {
+  const c = fixture.driver.capabilities;
+  switch (group) {
+    case 'copy':
+      return c.maxCopySize > 0;
+    case 'copyPart':
+      return c.partCopy;
+    case 'tags':
+      return c.tagging;
+    case 'versions':
+      return c.versioning;
+    case 'restore':
+      return c.restore;
+    default:
+      return !fixture.lacks?.includes(group);
+  }
 }
 
 export type FixtureFactory = () => Promise<DriverFixture>;
@@ -126,4 +155,22 @@ export async function pool<T>(items: readonly T[], n: number, fn: (item: T) => P
     }
   });
   await Promise.all(workers);
+}
+
+/**
+ * When the fixture's driver lacks `group`, checks that `call` (a use of it) answers `Unsupported` and returns true, so
+ * the case ends there; otherwise returns false and the case goes on.
+ */
+export async function lacking(
+  fixture: DriverFixture,
+  group: OptionalGroup,
+  call: () => Promise<unknown> | AsyncIterable<unknown>,
+): Promise<boolean> {
+  if (supports(fixture, group)) return false;
+  await expectCode(async () => {
+    const r = call();
+    if (Symbol.asyncIterator in (r as object)) await collect(r as AsyncIterable<unknown>);
+    else await r;
+  }, ErrorCode.Unsupported);
+  return true;
 }

@@ -4,9 +4,10 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
 import { badInputCases } from './bad-input.js';
 import { copyTagVersionCases } from './copy-tags-versions.js';
-import type { DriverFixture, FixtureFactory } from './fixture.js';
+import { collect, type DriverFixture, expectCode, type FixtureFactory, lacking } from './fixture.js';
 import { listingCases } from './listing.js';
 import { multipartCases } from './multipart.js';
 import { objectCases } from './objects.js';
@@ -42,10 +43,23 @@ export function testDriver(name: string, factory: FixtureFactory): void {
     });
 
     it('creates buckets idempotently', async () => {
+      if (await lacking(fx(), 'createBucket', () => fx().driver.createBucket(bucket))) return;
       await fx().driver.createBucket(bucket);
       await fx().driver.put({ bucket, key: 'idempotent', body: new Uint8Array([7]) });
       await fx().driver.createBucket(bucket);
       expect((await fx().driver.head({ bucket, key: 'idempotent' })).size).toBe(1);
+    });
+
+    it('answers Unsupported from each upload listing it leaves out, and lists where it has them', async () => {
+      const probes = {
+        listParts: () => fx().driver.listParts({ bucket, key: 'none', uploadId: 'none' }),
+        listMultipartUploads: () => fx().driver.listMultipartUploads({ bucket, prefix: 'no-such-prefix/' }),
+      } as const;
+      for (const [m, probe] of Object.entries(probes) as [keyof typeof probes, () => AsyncIterable<unknown>][]) {
+        if (await lacking(fx(), m, probe)) continue;
+        if (m === 'listMultipartUploads') expect(await collect(probe())).toEqual([]);
+        else await expectCode(collect(probe()), ErrorCode.NotFound);
+      }
     });
 
     objectCases(fx, () => bucket);
