@@ -12,6 +12,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { esmGraph } from '../support/esm-graph.js';
 
 const root = resolve(__dirname, '../..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -28,24 +29,6 @@ const specifier = (p: string) => (p === '.' ? 'bucketjobs' : `bucketjobs/${p.sli
 /** Runs a snippet in a fresh Node process inside the package, so `bucketjobs/...` resolves through "exports". */
 function node(args: string[], input?: string): string {
   return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-/** The files an ESM build file imports, transitively, and the bare specifiers among them. */
-function esmGraph(entry: string): { files: string[]; bare: Set<string> } {
-  const seen = new Set<string>();
-  const bare = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s*(?:[^'"]*?\sfrom\s*)?['"]([^'"]+)['"]/gm)) {
-      const spec = m[1] as string;
-      if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
-      else bare.add(spec);
-    }
-  };
-  visit(entry);
-  return { files: [...seen], bare };
 }
 
 describe('built package', () => {
