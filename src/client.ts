@@ -10,11 +10,17 @@ import { confirmJob, resumeBatchJob, runBatchJob } from './jobs/batch/index.js';
 import type { BatchJob, BatchJobOptions, ResumeBatchJobOptions } from './jobs/batch/types.js';
 import { createFileCompressJob, type FileCompressJob } from './jobs/compress/index.js';
 import type { FileCompressOptions } from './jobs/compress/types.js';
-import { type ConcatJob, concatObjects } from './jobs/concat/index.js';
+import { type ConcatJob, concatObjects, type ResumeRunOptions, resumeConcatJob } from './jobs/concat/index.js';
 import type { ConcatOptions } from './jobs/concat/types.js';
 import type { ClientContext } from './jobs/context.js';
+import { detailOf, type RecoverJobsOptions, type RecoverJobsResult, recoverJobs } from './jobs/recover.js';
+import { DEFAULT_STALE_AFTER_MS } from './jobs/run-job.js';
 import { memoryJobStore } from './jobs/store.js';
 import { type JobDetail, type JobState, type JobStore, type JobTag, TERMINAL_STATES } from './jobs/types.js';
+
+/** What `resumeJob` takes: batch jobs take the batch keys, pack and concat jobs the time budget. */
+export type ResumeJobOptions = ResumeBatchJobOptions & ResumeRunOptions;
+
 import { assertKnownKeys, optionKeys } from './options.js';
 
 export interface ClientOptions {
@@ -38,6 +44,12 @@ export interface ListJobsOptions {
   readonly limit?: number | undefined;
   /** The `nextToken` of the previous page. */
   readonly nextToken?: string | undefined;
+  /**
+   * A job that has not ended, is not running in this client, and whose last heartbeat is older than this is shown
+   * with `stale: true` (its process has most likely died; see `recoverJobs`).
+   * @default 15000
+   */
+  readonly staleAfterMs?: number | undefined;
 }
 
 /** The keys of {@link ClientOptions}; unknown ones are refused with `InvalidArgument`. */
@@ -48,6 +60,7 @@ export const LIST_JOBS_OPTION_KEYS = optionKeys<ListJobsOptions>()({
   tag: true,
   limit: true,
   nextToken: true,
+  staleAfterMs: true,
 });
 
 export interface ListJobsResult {
@@ -97,10 +110,19 @@ export interface Client {
    */
   confirmJob(jobId: string): Promise<void>;
   /**
-   * Continue a batch job whose process ended, from its last checkpoint in a shared job store, under the same id.
-   * @throws `NotFound`, `Conflict` (ended, still running, or a different operation) or `InvalidArgument`.
+   * Continue a batch or concat job whose process ended (or that paused at its `deadline`), from its last checkpoint
+   * in the job store, under the same id. A concat job sends no part its upload already holds, and refuses with
+   * `PreconditionFailed` when a source changed since it started. The type parameter names the kind you resume
+   * (`client.resumeJob<ConcatJob>(id)`); it is not checked.
+   * @throws `NotFound`, `Conflict` (ended, still running elsewhere, or a different operation), `PreconditionFailed`
+   *   or `InvalidArgument`.
    */
-  resumeJob(jobId: string, options?: ResumeBatchJobOptions): Promise<BatchJob>;
+  resumeJob<J extends BatchJob | ConcatJob = BatchJob>(jobId: string, options?: ResumeJobOptions): Promise<J>;
+  /**
+   * Find the jobs whose process died (no heartbeat for `staleAfterMs`) and resume them, or abandon them: abort their
+   * multipart uploads, delete their intermediate objects, and mark them `Failed` with code `Abandoned`.
+   */
+  recoverJobs(options?: RecoverJobsOptions): Promise<RecoverJobsResult>;
   /** @internal */
   readonly _context: ClientContext;
 }
@@ -123,8 +145,32 @@ export function createClient(options: ClientOptions): Client {
     if (running) return running.detail();
     const record = await store.load(jobId);
     if (!record) throw new BucketJobsError(ErrorCode.NotFound, `No job with id ${JSON.stringify(jobId)}`);
-    const { cancelRequested: _c, checkpoint: _p, ...detail } = record;
-    return detail;
+    return detailOf(context, record);
+  };
+
+  const resumeJob = async (jobId: string, o: ResumeJobOptions = {}): Promise<BatchJob | ConcatJob> => {
+    const record = context.live.has(jobId) ? undefined : await store.load(jobId);
+    if (record?.tag === 'Concat') {
+      if (o.operation !== undefined || o.manifest !== undefined) {
+        throw new BucketJobsError(
+          ErrorCode.InvalidArgument,
+          `Job ${jobId} is a concat job: operation and manifest are batch resume options`,
+        );
+      }
+      const { concurrency, ...rest } = o;
+      return resumeConcatJob(context, record, rest, concurrency);
+    }
+    if (record?.tag === 'FileCompress') {
+      throw new BucketJobsError(
+        ErrorCode.Unsupported,
+        `Job ${jobId} is a FileCompress job: pack jobs do not resume yet (recoverJobs() abandons them cleanly)`,
+      );
+    }
+    if (o.deadline !== undefined || o.deadlineReserveMs !== undefined) {
+      throw new BucketJobsError(ErrorCode.InvalidArgument, 'deadline is an option of pack and concat jobs');
+    }
+    const { deadline: _d, deadlineReserveMs: _r, ...batch } = o;
+    return resumeBatchJob(context, jobId, batch);
   };
 
   return {
@@ -136,19 +182,20 @@ export function createClient(options: ClientOptions): Client {
     concatObjects: (o) => concatObjects(context, o),
     runBatchJob: (o) => runBatchJob(context, o),
     confirmJob: (id) => confirmJob(context, id),
-    resumeJob: (id, o) => resumeBatchJob(context, id, o),
+    resumeJob: <J>(id: string, o?: ResumeJobOptions) => resumeJob(id, o) as Promise<J>,
+    recoverJobs: (o = {}) => recoverJobs(context, o, (id, staleAfterMs) => resumeJob(id, { staleAfterMs })),
     async listJobs(opts = {}) {
       assertKnownKeys(opts, LIST_JOBS_OPTION_KEYS);
       const limit = opts.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
+      const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
       const jobs: JobDetail[] = [];
       let last: string | undefined;
       for await (const record of store.list({ after: opts.nextToken })) {
         last = record.jobId;
         if (opts.states && !opts.states.includes(record.state)) continue;
         if (opts.tag && record.tag !== opts.tag) continue;
-        const { cancelRequested: _c, checkpoint: _p, ...detail } = record;
-        jobs.push(live.get(record.jobId)?.detail() ?? detail);
+        jobs.push(live.get(record.jobId)?.detail() ?? detailOf(context, record, staleAfterMs));
         if (jobs.length === limit) return { jobs, nextToken: last };
       }
       return { jobs };

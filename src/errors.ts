@@ -29,6 +29,11 @@ export const ErrorCode = {
   LimitExceeded: 'LimitExceeded',
   /** The request conflicts with the store's state (a non-empty bucket, an fs key that is also a folder). */
   Conflict: 'Conflict',
+  /**
+   * The job's process stopped without ending it (no heartbeat for `staleAfterMs`), and `client.recoverJobs()`
+   * abandoned it: its multipart uploads were aborted and its intermediate objects deleted.
+   */
+  Abandoned: 'Abandoned',
   /** Anything else: a bug, or a store answer we do not understand. The `cause` says more. */
   Internal: 'Internal',
 } as const;

@@ -14,6 +14,7 @@ export {
   createClient,
   type ListJobsOptions,
   type ListJobsResult,
+  type ResumeJobOptions,
 } from './client.js';
 export * from './drivers/capabilities.js';
 export { type DriverDefinition, defineDriver } from './drivers/define.js';
@@ -35,11 +36,15 @@ export {
   type ConcatJob,
   type CosConcatResponse,
   type CosConcatResponseOptions,
+  type ResumeRunOptions,
   toCosConcatResponse,
 } from './jobs/concat/index.js';
 export type * from './jobs/concat/types.js';
-export { Job, type JobContext } from './jobs/job.js';
+export type { Deadline, TimeBudgetOptions } from './jobs/deadline.js';
+export { Job } from './jobs/job.js';
 export type { ProgressUpdate } from './jobs/progress.js';
+export type { AbandonedJob, RecoverJobsOptions, RecoverJobsResult } from './jobs/recover.js';
+export type { JobContext } from './jobs/run-job.js';
 export { type DriverJobStoreOptions, driverJobStore, memoryJobStore } from './jobs/store.js';
 export {
   type CallbackTarget,
@@ -52,6 +57,8 @@ export {
   type JobState,
   type JobStore,
   type JobTag,
+  type PendingCleanup,
   type ProgressUnit,
+  type ResumeHint,
   TERMINAL_STATES,
 } from './jobs/types.js';

@@ -15,13 +15,28 @@ export function memoryJobStore(options: { readonly maxJobs?: number } = {}): Job
   assertKnownKeys(options, optionKeys<{ maxJobs?: number }>()({ maxJobs: true }));
   const maxJobs = options.maxJobs ?? 10_000;
   const records = new Map<string, JobRecord>();
+  const blobs = new Map<string, Map<string, Uint8Array>>();
   return {
+    async putBlob(jobId, name, data) {
+      const mine = blobs.get(jobId) ?? new Map<string, Uint8Array>();
+      blobs.set(jobId, mine);
+      mine.set(name, data.slice());
+    },
+    async getBlob(jobId, name) {
+      return blobs.get(jobId)?.get(name)?.slice();
+    },
+    async deleteBlobs(jobId) {
+      blobs.delete(jobId);
+    },
     async save(record) {
       records.set(record.jobId, structuredClone(record));
       // Maps keep insertion order, and jobs are saved first when created: the first key is the oldest job.
       if (records.size > maxJobs) {
         const oldest = records.keys().next().value;
-        if (oldest !== undefined) records.delete(oldest);
+        if (oldest !== undefined) {
+          records.delete(oldest);
+          blobs.delete(oldest);
+        }
       }
     },
     async load(jobId) {
@@ -43,7 +58,7 @@ export interface DriverJobStoreOptions {
   readonly driver: StorageDriver;
   readonly bucket: string;
   /**
-   * Where records go: `<prefix><jobId>.json`.
+   * Where records go: `<prefix><jobId>.json`, and a job's blobs (resume state written once) under `<prefix><jobId>/`.
    * @default 'bucketjobs/jobs/'
    */
   readonly prefix?: string | undefined;
@@ -65,17 +80,33 @@ export function driverJobStore(options: DriverJobStoreOptions): JobStore {
   const { driver, bucket } = options;
   const prefix = options.prefix ?? 'bucketjobs/jobs/';
   const keyOf = (jobId: string) => `${prefix}${jobId}.json`;
-  const read = async (key: string): Promise<JobRecord | undefined> => {
+  const blobKey = (jobId: string, name: string) => `${prefix}${jobId}/${name}`;
+  const bytesOf = async (key: string): Promise<Uint8Array | undefined> => {
     try {
       const r = await driver.get({ bucket, key });
-      const text = decoder.decode(await new Response(r.body).arrayBuffer());
-      return JSON.parse(text) as JobRecord;
+      return new Uint8Array(await new Response(r.body).arrayBuffer());
     } catch (err) {
       if (BucketJobsError.is(err, ErrorCode.NotFound)) return undefined;
       throw err;
     }
   };
+  const read = async (key: string): Promise<JobRecord | undefined> => {
+    const bytes = await bytesOf(key);
+    return bytes === undefined ? undefined : (JSON.parse(decoder.decode(bytes)) as JobRecord);
+  };
   return {
+    async putBlob(jobId, name, data) {
+      await driver.put({ bucket, key: blobKey(jobId, name), body: data, contentType: 'application/octet-stream' });
+    },
+    getBlob: (jobId, name) => bytesOf(blobKey(jobId, name)),
+    async deleteBlobs(jobId) {
+      for await (const entry of driver.list({ bucket, prefix: `${prefix}${jobId}/` })) {
+        if (entry.type !== 'object') continue;
+        await driver.delete({ bucket, key: entry.key }).catch((err: unknown) => {
+          if (!BucketJobsError.is(err, ErrorCode.NotFound)) throw err;
+        });
+      }
+    },
     async save(record) {
       await driver.put({
         bucket,
@@ -87,7 +118,8 @@ export function driverJobStore(options: DriverJobStoreOptions): JobStore {
     load: (jobId) => read(keyOf(jobId)),
     async *list(opts = {}) {
       const startAfter = opts.after === undefined ? undefined : keyOf(opts.after);
-      for await (const entry of driver.list({ bucket, prefix, startAfter })) {
+      // The delimiter folds each job's blob folder into one prefix entry, skipped here.
+      for await (const entry of driver.list({ bucket, prefix, startAfter, delimiter: '/' })) {
         if (entry.type !== 'object' || !entry.key.endsWith('.json')) continue;
         const r = await read(entry.key);
         if (r) yield r;

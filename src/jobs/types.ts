@@ -49,6 +49,25 @@ export interface JobDetail<Operation = unknown, Result = unknown> {
   readonly operation: Operation & { readonly userData?: string | undefined };
   /** The outcome; for failed jobs, what was done before the failure. */
   readonly result?: Result | undefined;
+  /**
+   * Set by `listJobs()` and `getJob()` on a job that has not ended, is not running in this process, and whose last
+   * heartbeat is older than `staleAfterMs`: its process has most likely died. `recoverJobs()` resumes or abandons it.
+   */
+  readonly stale?: boolean | undefined;
+  /**
+   * A pack or concat job that stopped at its `deadline` (state `Paused`): resume it with `client.resumeJob(jobId)`,
+   * in this process or another, under the same id. Its multipart upload stays open until then.
+   */
+  readonly resumable?: ResumeHint | undefined;
+}
+
+/** Why a job paused, and when to resume it. */
+export interface ResumeHint {
+  readonly reason: 'deadline';
+  /** Resume from this time on (ISO 8601); now, for a deadline pause. */
+  readonly resumeAfter: string;
+  /** Bytes of the output the store already holds (parts uploaded or copied). */
+  readonly bytesCommitted: number;
 }
 
 /** What a job's percentage counts: bytes (pack, concat) or objects (batch tasks). */
@@ -193,6 +212,16 @@ export interface JobStore {
   load(jobId: string): Promise<JobRecord | undefined>;
   /** Records in job-id order (ids sort by creation time), starting after `after`. */
   list(options?: { readonly after?: string | undefined }): AsyncIterable<JobRecord>;
+  /**
+   * Keep a blob beside a job's record, written once and read on resume (the full source list of a concat job, the
+   * chunks of a pack job's central directory), so that the record itself stays small and each save stays cheap.
+   * Optional: without it such state goes into the record.
+   */
+  putBlob?(jobId: string, name: string, data: Uint8Array): Promise<void>;
+  /** A blob kept by `putBlob`, or undefined. */
+  getBlob?(jobId: string, name: string): Promise<Uint8Array | undefined>;
+  /** Delete every blob of a job (when it ends). */
+  deleteBlobs?(jobId: string): Promise<void>;
 }
 
 /** What a job store keeps: the detail plus bookkeeping. */
@@ -206,4 +235,21 @@ export interface JobRecord extends JobDetail {
   readonly confirmRequested?: boolean | undefined;
   /** The job kind's own resumable state. */
   readonly checkpoint?: unknown;
+  /** Epoch milliseconds of the last save by the job's process; saved at least every 5 s while the job runs. */
+  readonly heartbeat?: number | undefined;
+  /**
+   * What a job must clean up if its process dies: the multipart uploads it has open and the intermediate objects it
+   * has written. `recoverJobs()` aborts and deletes them when it abandons the job.
+   */
+  readonly pending?: PendingCleanup | undefined;
+}
+
+/** The store-side leftovers of a job that has not ended. */
+export interface PendingCleanup {
+  readonly uploads: readonly { readonly bucket: string; readonly key: string; readonly uploadId: string }[];
+  readonly objects: readonly {
+    readonly bucket: string;
+    readonly key: string;
+    readonly versionId?: string | undefined;
+  }[];
 }

@@ -6,7 +6,8 @@ import { memoryDriver } from '../../src/drivers/memory.js';
 import { BucketJobsError, ErrorCode } from '../../src/errors.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/jobs/callback.js';
 import { track } from '../../src/jobs/context.js';
-import { type JobContext, newJobId, startJob } from '../../src/jobs/job.js';
+import { newJobId } from '../../src/jobs/job.js';
+import { type JobContext, startJob } from '../../src/jobs/run-job.js';
 import { driverJobStore, memoryJobStore } from '../../src/jobs/store.js';
 import type { JobProgressEvent, JobStore } from '../../src/jobs/types.js';
 

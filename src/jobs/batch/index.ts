@@ -10,7 +10,8 @@ import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
-import { type Job, startJob } from '../job.js';
+import type { Job } from '../job.js';
+import { DEFAULT_STALE_AFTER_MS, startJob } from '../run-job.js';
 import { type JobState, TERMINAL_STATES } from '../types.js';
 import { assertCommonOptions } from '../validate.js';
 import { type BatchPlan, type BatchRuntime, echoOf, planBatch, resumeOperation } from './options.js';
@@ -27,9 +28,6 @@ import {
 } from './types.js';
 
 export type * from './types.js';
-
-/** Resume refuses a job whose heartbeat is younger than this, unless told otherwise. */
-export const DEFAULT_STALE_AFTER_MS = 15_000;
 
 /** S3/COS job status names. */
 export type S3JobStatus =

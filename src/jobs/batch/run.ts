@@ -26,7 +26,8 @@ import type { StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { abortError, allowAbortListeners } from '../../internal/abort.js';
 import { UploadSession } from '../io/upload-session.js';
-import { isSimulatedCrash, type JobContext } from '../job.js';
+import { isSimulatedCrash } from '../job.js';
+import { HEARTBEAT_MS, type JobContext } from '../run-job.js';
 import { generatedManifestKey, type ManifestPin, type ManifestRow, openManifest, pinManifest } from './manifest.js';
 import {
   failedOutcome,
@@ -42,8 +43,6 @@ import { jobFolder, type ReportState, ReportWriter } from './report.js';
 import type { Scheduler, SchedulerEntry } from './scheduler.js';
 import type { BatchJobExtra, ProgressSummary } from './types.js';
 
-/** How often a running job re-saves its checkpoint with a fresh heartbeat (see `staleAfterMs` of resume). */
-export const HEARTBEAT_MS = 5_000;
 /**
  * Longest stretch the row loop runs without giving timers and I/O a turn. Rows that finish without I/O (a no-op
  * invoke, the memory driver) would otherwise keep the event loop in microtasks for the whole manifest.

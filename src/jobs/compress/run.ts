@@ -21,7 +21,7 @@ import { allowAbortListeners } from '../../internal/abort.js';
 import { readStream } from '../../internal/streams.js';
 import { type WriteObjectResult, writeObject } from '../io/multipart-writer.js';
 import { prefetchOrdered } from '../io/prefetch.js';
-import type { JobContext } from '../job.js';
+import type { JobContext } from '../run-job.js';
 import { mapOrdered } from '../util/map-ordered.js';
 import { createArchiveSizer, entryMeta, jobNames, tarOptionsFor, zipOptionsFor } from './archive-shape.js';
 import { type SelectedItem, selectItems } from './select.js';

@@ -22,7 +22,7 @@ import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { throwIfAborted } from '../../internal/abort.js';
 import { readObject } from '../io/read-object.js';
 import { withRetry } from '../io/retry.js';
-import { UploadSession } from '../io/upload-session.js';
+import { UploadSession, type UploadSessionState } from '../io/upload-session.js';
 import type { ResolvedSource } from './sources.js';
 
 /** Ranged reads at once per upload part (their bytes go straight into the part's buffer, so memory does not grow). */
@@ -51,10 +51,33 @@ export interface BuildContext {
   /** Parts of any kind at once (part copies cost the client nothing but a request). */
   readonly copyConcurrency: number;
   readonly signal: AbortSignal;
-  /** A part (or the single put/copy) is done: its bytes. */
-  onPart(bytes: number): void;
+  /** A part (or the single put/copy) is done: its bytes; `held` for one a resumed upload already had. */
+  onPart(bytes: number, held?: boolean): void;
   /** Bytes sent in an upload request (each attempt: a retried part counts again). */
   onSend(bytes: number): void;
+  /**
+   * The multipart upload of the object being built changed: opened (awaited before the first part is sent, so a
+   * crash at any moment leaves a record that names it), a part done (not awaited), or about to complete (awaited).
+   */
+  onSession?(session: UploadSession, phase: 'open' | 'part' | 'completing'): Promise<void>;
+  /** True once the job must stop at the next part boundary (its deadline is near): no new part starts. */
+  shouldStop?(): boolean;
+  /** How long a part took to send, in milliseconds (it sizes the deadline's reserve). */
+  onPartTime?(ms: number): void;
+}
+
+/** An upload to continue, from a checkpoint. */
+export interface ResumeUpload {
+  readonly state: UploadSessionState;
+  /** The checkpoint was saved just before complete: the object may exist already. */
+  readonly completing: boolean;
+}
+
+/** Thrown by {@link buildObject} when `shouldStop` said stop: the upload is open, its parts recorded. */
+export class BuildStopped extends Error {
+  constructor() {
+    super('Stopped at a part boundary');
+  }
 }
 
 export interface BuildTarget extends WriteAttributes {
@@ -161,11 +184,13 @@ export async function buildObject(
   ctx: BuildContext,
   target: BuildTarget,
   parts: readonly ConcatPart[],
+  resume?: ResumeUpload,
 ): Promise<WriteResult> {
   const { driver, signal } = ctx;
   const { bucket, key, ...attributes } = target;
   const caps = driver.capabilities;
   const only = parts[0];
+  if (resume) return continueUpload(ctx, target, parts, resume);
 
   if (!only) {
     const out = await withRetry(() => driver.put({ bucket, key, ...attributes, body: new Uint8Array(0), signal }), {
@@ -206,18 +231,76 @@ export async function buildObject(
   }
 
   const session = await UploadSession.create(driver, { bucket, key, ...attributes, signal });
-  const upload = { bucket, key, uploadId: session.uploadId };
   ctx.ledger.uploads.set(session.uploadId, session);
+  await ctx.onSession?.(session, 'open');
+  return uploadParts(ctx, session, parts);
+}
+
+/** The size a completed upload of `parts` has. */
+const totalOf = (parts: readonly ConcatPart[]) => parts.reduce((n, p) => n + p.size, 0);
+
+/**
+ * Continues an upload from a checkpoint: the parts it records are not sent again. An upload that is gone after a
+ * checkpoint taken just before complete was completed (its answer lost with the process): the object is confirmed
+ * by a HEAD of its size and part count.
+ */
+async function continueUpload(
+  ctx: BuildContext,
+  target: BuildTarget,
+  parts: readonly ConcatPart[],
+  resume: ResumeUpload,
+): Promise<WriteResult> {
+  const { driver, signal } = ctx;
+  const session = UploadSession.resume(driver, resume.state);
+  ctx.ledger.uploads.set(session.uploadId, session);
+  const confirm = async (): Promise<WriteResult | undefined> => {
+    const info = await withRetry(() => driver.head({ bucket: target.bucket, key: target.key }), { signal }).catch(
+      () => undefined,
+    );
+    const suffix = /-(\d+)$/.exec(info?.etag ?? '');
+    if (!info || info.size !== totalOf(parts) || (suffix && Number(suffix[1]) !== parts.length)) return undefined;
+    if (info.partsCount !== undefined && info.partsCount !== parts.length) return undefined;
+    ctx.ledger.uploads.delete(session.uploadId);
+    session.markCompleted();
+    return { etag: info.etag, versionId: info.versionId };
+  };
+  try {
+    return await uploadParts(ctx, session, parts);
+  } catch (err) {
+    if (resume.completing && BucketJobsError.is(err, ErrorCode.NotFound)) {
+      const done = await confirm();
+      if (done) return done;
+    }
+    throw err;
+  }
+}
+
+/** Sends the parts the session does not hold yet, then completes it. */
+async function uploadParts(ctx: BuildContext, session: UploadSession, parts: readonly ConcatPart[]) {
+  const { signal } = ctx;
+  const upload = { bucket: session.bucket, key: session.key, uploadId: session.uploadId };
+  const held = new Set(session.parts.map((p) => p.partNumber));
+  for (const [i, p] of parts.entries()) if (held.has(i + 1)) ctx.onPart(p.size, true);
 
   let next = 0;
+  let stopped = false;
   let failure: { error: unknown } | undefined;
   const uploads = slots(ctx.concurrency);
   const worker = async () => {
     while (!failure && next < parts.length) {
+      if (held.has(next + 1)) {
+        next++;
+        continue;
+      }
+      if (ctx.shouldStop?.()) {
+        stopped = true;
+        return;
+      }
       const index = next++;
       const part = parts[index] as ConcatPart;
       const partNumber = index + 1;
       let release: (() => void) | undefined;
+      const began = Date.now();
       try {
         if (part.kind === 'upload') {
           release = await uploads.take();
@@ -225,12 +308,13 @@ export async function buildObject(
           const data = await readPart(ctx, part);
           const result = await session.uploadPart(partNumber, data, { signal, onSend: ctx.onSend });
           checkCrc(result, data, upload);
-          ctx.onPart(part.size);
         } else {
           const range = part.whole ? undefined : { start: part.start, end: part.end };
           await session.copyPart(partNumber, pinned(sourceOf(ctx, part)), { range, signal });
-          ctx.onPart(part.size);
         }
+        ctx.onPartTime?.(Date.now() - began);
+        ctx.onPart(part.size);
+        void ctx.onSession?.(session, 'part');
       } catch (error) {
         failure ??= { error };
       } finally {
@@ -242,8 +326,10 @@ export async function buildObject(
   await Promise.all(Array.from({ length: workers }, worker));
   if (failure) throw failure.error;
   throwIfAborted(signal, upload);
+  if (stopped) throw new BuildStopped();
 
-  const out = await session.complete(parts.reduce((n, p) => n + p.size, 0));
+  await ctx.onSession?.(session, 'completing');
+  const out = await session.complete(totalOf(parts));
   ctx.ledger.uploads.delete(session.uploadId);
   return out;
 }

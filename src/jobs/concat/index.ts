@@ -9,11 +9,16 @@
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { intOption } from '../../internal/validate.js';
-import { assertKnownKeys } from '../../options.js';
+import { assertKnownKeys, optionKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
-import { type Job, startJob } from '../job.js';
+import { assertDeadline, TIME_BUDGET_KEYS, type TimeBudgetOptions } from '../deadline.js';
+import type { Job } from '../job.js';
+import { DEFAULT_STALE_AFTER_MS, startJob } from '../run-job.js';
+import { COMMON_JOB_KEYS, type CommonJobOptions, type JobDetail, type JobRecord } from '../types.js';
 import { assertCommonOptions } from '../validate.js';
-import { type ConcatSettings, ConcatTally, runConcat } from './run.js';
+import { type ConcatCheckpoint, checkpointOf, isConcatCheckpoint, loadSources, saveSources } from './checkpoint.js';
+import { assertSourcesUnchanged, type ConcatSettings, ConcatTally, runConcat } from './run.js';
+import type { ResolvedSource } from './sources.js';
 import { assertRangeShape } from './sources.js';
 import {
   CONCAT_OPTION_KEYS,
@@ -63,7 +68,11 @@ function check(o: ConcatOptions, context: ClientContext): ConcatSettings {
     throw invalid('tempPrefix must be a key prefix ending in "/"');
   }
   assertObjectRef(o.output.bucket, `${tempPrefix}j0000000000000000000000000000/L1-000000`);
+  assertDeadline(o.deadline);
   return {
+    deadline: o.deadline,
+    deadlineReserveMs:
+      o.deadlineReserveMs === undefined ? undefined : intOption('deadlineReserveMs', o.deadlineReserveMs, 0, 0),
     concurrency: intOption('concurrency', o.concurrency, 1, DEFAULT_CONCURRENCY),
     copyConcurrency: intOption('copyConcurrency', o.copyConcurrency, 1, DEFAULT_COPY_CONCURRENCY),
     uploadPartSize: o.uploadPartSize === undefined ? undefined : intOption('uploadPartSize', o.uploadPartSize, 1, 1),
@@ -102,16 +111,57 @@ function echo(o: ConcatOptions): ConcatOperation {
  */
 export async function concatObjects(context: ClientContext, options: ConcatOptions): Promise<ConcatJob> {
   const settings = check(options, context);
+  return start(context, options, settings);
+}
+
+/** Starts (or, with `resumed`, continues) a concat job's run. */
+async function start(
+  context: ClientContext,
+  options: ConcatOptions,
+  settings: ConcatSettings,
+  resumed?: { record: JobRecord; checkpoint: ConcatCheckpoint; sources: ResolvedSource[] },
+): Promise<ConcatJob> {
   const tally = new ConcatTally();
+  const { store } = context;
+  const first: ConcatCheckpoint = resumed?.checkpoint ?? {
+    ...checkpointOf({
+      settings: {
+        concurrency: settings.concurrency,
+        copyConcurrency: settings.copyConcurrency,
+        uploadPartSize: settings.uploadPartSize,
+        tempPrefix: settings.tempPrefix,
+      },
+      size: 0,
+      partsTotal: 0,
+      built: [],
+    }),
+  };
   const job = await startJob<ConcatOperation, ConcatResult>({
     tag: 'Concat',
-    operation: echo(options),
-    store: context.store,
+    operation: resumed ? (resumed.record.operation as ConcatOperation) : echo(options),
+    store,
     callback: options.callback,
     signal: options.signal,
     onProgress: options.onProgress,
     progressIntervalMs: options.progressIntervalMs,
-    run: (ctx) => runConcat(context.driver, options, settings, ctx, tally),
+    resume: resumed && { jobId: resumed.record.jobId, creationTime: resumed.record.creationTime },
+    checkpoint: first,
+    pending: resumed?.record.pending,
+    run: async (ctx) => {
+      const resume = resumed && { checkpoint: resumed.checkpoint, sources: resumed.sources };
+      return runConcat(
+        context.driver,
+        options,
+        settings,
+        ctx,
+        tally,
+        { saveSources: (sources) => saveSources(store, ctx.jobId, sources) },
+        resume,
+      );
+    },
+    onEnd: async () => {
+      await store.deleteBlobs?.(job.id).catch(() => {});
+    },
     partialResult: () => ({
       bucket: options.output.bucket,
       key: options.output.key,
@@ -124,6 +174,94 @@ export async function concatObjects(context: ClientContext, options: ConcatOptio
     }),
   });
   return track(context, job);
+}
+
+/** What `resumeJob` takes for a pack or concat job: the hooks again, a new time budget, the staleness guard. */
+export interface ResumeRunOptions extends Omit<CommonJobOptions<JobDetail>, 'userData'>, TimeBudgetOptions {
+  /**
+   * Refuse (`Conflict`) while the job's last heartbeat is younger than this: its process may still be running.
+   * Ignored for a job that paused at its deadline. Pass 0 when you know the process has ended.
+   * @default 15000
+   */
+  readonly staleAfterMs?: number | undefined;
+}
+
+/** The keys of {@link ResumeRunOptions}; unknown ones are refused with `InvalidArgument`. */
+export const RESUME_RUN_OPTION_KEYS = optionKeys<ResumeRunOptions>()({
+  callback: COMMON_JOB_KEYS.callback,
+  signal: true,
+  onProgress: true,
+  progressIntervalMs: true,
+  allowUnknownKeys: true,
+  staleAfterMs: true,
+  ...TIME_BUDGET_KEYS,
+});
+
+/** Checks that a stored job can be resumed here and now: not ended, not running here, not alive elsewhere. */
+export function assertResumable(context: ClientContext, record: JobRecord, staleAfterMs: number | undefined): void {
+  const jobId = record.jobId;
+  if (context.live.has(jobId)) {
+    throw new BucketJobsError(ErrorCode.Conflict, `Job ${jobId} is running in this process; nothing to resume`);
+  }
+  if (record.state === 'Success' || record.state === 'Failed' || record.state === 'Cancelled') {
+    throw new BucketJobsError(ErrorCode.Conflict, `Job ${jobId} has already ended (${record.state})`);
+  }
+  if (record.state === 'Paused') return;
+  const staleAfter = intOption('staleAfterMs', staleAfterMs, 0, DEFAULT_STALE_AFTER_MS);
+  const last = record.heartbeat ?? Date.parse(record.startTime ?? record.creationTime);
+  const age = Date.now() - last;
+  if (age < staleAfter) {
+    throw new BucketJobsError(
+      ErrorCode.Conflict,
+      `Job ${jobId} saved a heartbeat ${Math.round(age / 1000)} s ago: its process may still be running. Retry in ` +
+        `${Math.ceil((staleAfter - age) / 1000)} s, or pass staleAfterMs: 0 if you know it has ended`,
+    );
+  }
+}
+
+/** Continues a concat job from its checkpoint, under the same id. */
+export async function resumeConcatJob(
+  context: ClientContext,
+  record: JobRecord,
+  options: ResumeRunOptions,
+  concurrency?: number,
+): Promise<ConcatJob> {
+  assertKnownKeys(options, RESUME_RUN_OPTION_KEYS, '', options);
+  assertResumable(context, record, options.staleAfterMs);
+  const checkpoint = record.checkpoint;
+  if (!isConcatCheckpoint(checkpoint)) {
+    throw new BucketJobsError(ErrorCode.Conflict, `Job ${record.jobId} has no concat checkpoint to resume from`);
+  }
+  if (checkpoint.sources === undefined) {
+    throw new BucketJobsError(
+      ErrorCode.Conflict,
+      `Job ${record.jobId} stopped before it had read its sources, and wrote nothing; start it again`,
+    );
+  }
+  assertCommonOptions(options);
+  assertDeadline(options.deadline);
+  const op = record.operation as ConcatOperation;
+  const settings: ConcatSettings = {
+    ...checkpoint.settings,
+    concurrency: intOption('concurrency', concurrency, 1, checkpoint.settings.concurrency),
+    maxSources: DEFAULT_MAX_SOURCES,
+    deadline: options.deadline,
+    deadlineReserveMs:
+      options.deadlineReserveMs === undefined
+        ? undefined
+        : intOption('deadlineReserveMs', options.deadlineReserveMs, 0, 0),
+  };
+  const resumedOptions: ConcatOptions = {
+    output: op.output,
+    userData: op.userData,
+    callback: options.callback as ConcatOptions['callback'],
+    signal: options.signal,
+    onProgress: options.onProgress,
+    progressIntervalMs: options.progressIntervalMs,
+  };
+  const sources = await loadSources(context.store, record.jobId, checkpoint.sources);
+  await assertSourcesUnchanged(context.driver, sources, options.signal ?? new AbortController().signal);
+  return start(context, resumedOptions, settings, { record, checkpoint, sources });
 }
 
 export { type CosConcatResponse, type CosConcatResponseOptions, toCosConcatResponse } from './cos.js';

@@ -5,6 +5,7 @@
  */
 
 import { optionKeys } from '../../options.js';
+import { TIME_BUDGET_KEYS, type TimeBudgetOptions } from '../deadline.js';
 import { COMMON_JOB_KEYS, type CommonJobOptions, JOB_OUTPUT_KEYS, type JobDetail, type JobOutput } from '../types.js';
 
 /** One source object, or a byte range of it. */
@@ -28,7 +29,7 @@ export type SourceConfigRef = string | { readonly url?: string | undefined; read
 /** Where the concatenated object goes. */
 export type ConcatOutput = JobOutput;
 
-export interface ConcatOptions extends CommonJobOptions<ConcatDetail> {
+export interface ConcatOptions extends CommonJobOptions<ConcatDetail>, TimeBudgetOptions {
   /** The sources, in output order. Give this, `sourceConfigList`, or both (these first). */
   readonly sources?: readonly ConcatSource[] | undefined;
   /** JSON objects listing more sources (COS SCF `sourceConfigList`), appended in order after `sources`. */
@@ -83,6 +84,7 @@ export const CONCAT_OPTION_KEYS = optionKeys<ConcatOptions>()({
   uploadPartSize: true,
   tempPrefix: true,
   maxSources: true,
+  ...TIME_BUDGET_KEYS,
 });
 
 export interface ConcatResult {

@@ -167,6 +167,11 @@ export class UploadSession {
     }
   }
 
+  /** Records that the upload was completed elsewhere (confirmed by a HEAD after a resume): abort does nothing. */
+  markCompleted(): void {
+    this.#ended = 'completed';
+  }
+
   /** Aborts the upload, quietly: never throws, does nothing once the upload has ended. */
   async abort(): Promise<void> {
     if (this.#ended) return;
