@@ -6,7 +6,10 @@
 
 export { createTarSizePredictor, predictTarSize, type TarSizePredictor } from './predict.js';
 export {
+  TAR_CHECKPOINT_FORMAT,
   TAR_DETERMINISTIC_EPOCH,
+  type TarCheckpoint,
+  type TarCheckpointOptions,
   type TarOptions,
   type TarSizeEntry,
   tarStream,

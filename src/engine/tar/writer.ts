@@ -13,7 +13,9 @@
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { throwIfAborted } from '../../internal/abort.js';
 import { iterableToStream } from '../../internal/streams.js';
-import { gzip } from '../codec/gzip.js';
+import { createRawDeflater } from '../codec/deflate.js';
+import { gzip, gzipHeader, gzipTrailer } from '../codec/gzip.js';
+import { crc32 } from '../crc32.js';
 import type { ArchiveEntry, EntrySource } from '../entry.js';
 import { createNameRegistry, type DuplicatePolicy, type NameRegistry, sanitizeEntryName } from '../names.js';
 import { entriesOf, openBody } from '../streams.js';
@@ -47,6 +49,58 @@ export interface TarOptions {
   readonly blockingFactor?: number;
   /** Aborts the stream: it errors with `Aborted` (at the next chunk) and cancels the open entry body. */
   readonly signal?: AbortSignal;
+  /** Take resumable checkpoints: see docs/engine/tar.md#checkpoints-and-resume. */
+  readonly checkpoint?: TarCheckpointOptions;
+  /** Continue an archive from a checkpoint (with `duplicates: 'keep'`): see docs/engine/tar.md#checkpoints-and-resume. */
+  readonly resume?: TarCheckpoint;
+}
+
+/** Checkpoint hooks, as the zip writer's. */
+export interface TarCheckpointOptions {
+  /**
+   * Take a checkpoint each time the output has grown by this many bytes, at the first point from there where the
+   * writer can stop and resume: exactly there in a plain tar, after the next body chunk or entry in a tar.gz (after
+   * a full flush of the deflater). At least 64 KiB.
+   */
+  readonly every: number;
+  /**
+   * Receives each checkpoint once every byte before `state.offset` has been read from the stream. The writer waits
+   * for the returned promise; a rejection errors the stream.
+   */
+  readonly onCheckpoint: (state: TarCheckpoint) => void | Promise<void>;
+}
+
+/** Marks a tar checkpoint, so that anything else given as `resume` is refused. */
+export const TAR_CHECKPOINT_FORMAT = 'bucketjobs/tar-checkpoint';
+
+/** Resumable tar writer state: plain JSON, a few hundred bytes whatever the archive holds. */
+export interface TarCheckpoint {
+  readonly format: typeof TAR_CHECKPOINT_FORMAT;
+  readonly version: 1;
+  /** Output bytes before the checkpoint (compressed bytes for tar.gz): the resumed stream's first byte is this one. */
+  readonly offset: number;
+  /** Uncompressed tar bytes before the checkpoint (equal to `offset` for a plain tar). */
+  readonly tarOffset: number;
+  readonly next: {
+    /** Index of the first entry to supply on resume (directories count). */
+    readonly index: number;
+    /** The name of the entry in progress (as written), or null at an entry boundary. */
+    readonly name: string | null;
+    /** The first byte its body must yield on resume (0 at an entry boundary). */
+    readonly bodyOffset: number;
+  };
+  /** The entry in progress: its size, to check the one supplied on resume. */
+  readonly current: { readonly size: number } | null;
+  /** Running CRC-32 of the tar bytes, for the gzip trailer; null for a plain tar. */
+  readonly gzipCrc: number | null;
+  /** Options that change what was written: resuming with others is refused. */
+  readonly layout: {
+    readonly gzipLevel: number | null;
+    readonly blockingFactor: number;
+    /** The default entry time, kept so that a resumed writer dates entries the same. */
+    readonly lastModifiedMs: number;
+    readonly fixedMs: number | null;
+  };
 }
 
 /** What an entry needs for the size prediction: everything but the body. */
@@ -59,7 +113,12 @@ export interface ResolvedTarOptions {
   readonly duplicates: DuplicatePolicy;
   readonly blockingFactor: number;
   readonly signal: AbortSignal | undefined;
+  readonly checkpoint: TarCheckpointOptions | undefined;
+  readonly resume: TarCheckpoint | undefined;
 }
+
+/** Least spacing of checkpoints, as the zip writer's. */
+export const MIN_TAR_CHECKPOINT_BYTES = 64 * 1024;
 
 /** The time of every entry in deterministic mode unless a date is given: the same as the zip writer's. */
 export const TAR_DETERMINISTIC_EPOCH = new Date(Date.UTC(1980, 0, 1));
@@ -104,7 +163,52 @@ export function resolveTarOptions(options: TarOptions | undefined): ResolvedTarO
   if (o.signal !== undefined && typeof o.signal?.aborted !== 'boolean') {
     throw new TypeError('options.signal must be an AbortSignal');
   }
-  return { gzipLevel, lastModifiedMs, fixedMs, duplicates, blockingFactor, signal: o.signal };
+  const cp = o.checkpoint;
+  if (cp !== undefined) {
+    if (typeof cp !== 'object' || cp === null || typeof cp.onCheckpoint !== 'function') {
+      throw new TypeError('options.checkpoint must be { every: number, onCheckpoint(state) }');
+    }
+    if (!Number.isSafeInteger(cp.every) || cp.every < MIN_TAR_CHECKPOINT_BYTES) {
+      throw new TypeError(`options.checkpoint.every must be an integer of at least ${MIN_TAR_CHECKPOINT_BYTES} bytes`);
+    }
+  }
+  const r = o.resume;
+  if (r !== undefined) {
+    if (typeof r !== 'object' || r === null || r.format !== TAR_CHECKPOINT_FORMAT) {
+      throw new TypeError(`options.resume must be a checkpoint from tarStream (format "${TAR_CHECKPOINT_FORMAT}")`);
+    }
+    if (duplicates !== 'keep') {
+      throw new TypeError("options.resume needs duplicates: 'keep' (the checkpoint does not hold the names written)");
+    }
+    resumeCheck(r, gzipLevel, blockingFactor);
+  }
+  return {
+    gzipLevel,
+    lastModifiedMs: r ? r.layout.lastModifiedMs : lastModifiedMs,
+    fixedMs: r ? (r.layout.fixedMs ?? undefined) : fixedMs,
+    duplicates,
+    blockingFactor,
+    signal: o.signal,
+    checkpoint: cp,
+    resume: r,
+  };
+}
+
+function resumeCheck(r: TarCheckpoint, gzipLevel: number | undefined, blockingFactor: number): void {
+  const bad = (why: string) =>
+    new BucketJobsError(ErrorCode.InvalidArgument, `Cannot resume the tar from this checkpoint: ${why}`);
+  if (r.version !== 1) throw bad(`version ${String(r.version)} is not supported (this writer reads 1)`);
+  const l = r.layout;
+  if (!l || l.gzipLevel !== (gzipLevel ?? null) || l.blockingFactor !== blockingFactor) {
+    throw bad(
+      `it was written with gzip level ${l?.gzipLevel ?? 'none'} and blockingFactor ${l?.blockingFactor}; pass the same options again`,
+    );
+  }
+  for (const n of [r.offset, r.tarOffset, r.next?.index, r.next?.bodyOffset]) {
+    if (!Number.isSafeInteger(n) || (n as number) < 0) throw bad('its offsets are not byte counts');
+  }
+  if ((r.current === null) !== (r.next.name === null)) throw bad('next.name and current disagree');
+  if (gzipLevel !== undefined && typeof r.gzipCrc !== 'number') throw bad('gzipCrc is missing');
 }
 
 /** The header bytes and data length of one entry; shared with {@link predictTarSize} so both agree exactly. */
@@ -153,41 +257,194 @@ export function trailerLength(archiveLength: number, blockingFactor: number): nu
   return Math.ceil(withEnd / record) * record - archiveLength;
 }
 
-async function* tarChunks(entries: EntrySource, o: ResolvedTarOptions): AsyncGenerator<Uint8Array> {
+/** A point in the tar bytes where a fresh writer can take over. */
+interface Mark {
+  readonly tarOffset: number;
+  readonly index: number;
+  readonly current: { readonly name: string; readonly size: number; readonly bodyOffset: number } | null;
+}
+
+/** When the next checkpoint is due; the framing layer owns it (plain: tar bytes; gzip: compressed bytes). */
+interface Schedule {
+  /** Whether to stop at the next resumable point. */
+  due(): boolean;
+  /** A plain tar splits body chunks at this tar offset, to checkpoint exactly there; Infinity otherwise. */
+  splitAt(): number;
+}
+
+const NEVER: Schedule = { due: () => false, splitAt: () => Number.POSITIVE_INFINITY };
+
+async function* tarChunks(
+  entries: EntrySource,
+  o: ResolvedTarOptions,
+  sched: Schedule = NEVER,
+): AsyncGenerator<Uint8Array | Mark> {
   const names = createNameRegistry(o.duplicates);
-  let offset = 0;
-  for await (const entry of entriesOf(entries)) {
-    throwIfAborted(o.signal);
-    const plan = planEntry(entry, o, names);
-    yield plan.header;
-    offset += plan.header.length;
-    if (plan.directory) continue;
-    let written = 0;
-    if (plan.size > 0 || entry.body !== undefined) {
-      for await (const chunk of openBody(entry.body)) {
-        throwIfAborted(o.signal);
-        written += chunk.length;
-        if (written > plan.size) {
+  const r = o.resume;
+  let offset = r?.tarOffset ?? 0;
+  let index = r?.next.index ?? 0;
+  const it = entriesOf(entries)[Symbol.asyncIterator]();
+  let resumeEntry = r?.current ? { name: r.next.name as string, size: r.current.size, at: r.next.bodyOffset } : null;
+  try {
+    while (true) {
+      const step = await it.next();
+      if (step.done) break;
+      const entry = step.value;
+      throwIfAborted(o.signal);
+      let plan: { name: string; header: Uint8Array; size: number; directory: boolean };
+      let written = 0;
+      if (resumeEntry) {
+        // The entry in progress: its header is written; its body continues from `at`.
+        const name = typeof entry?.name === 'string' ? sanitizeEntryName(entry.name) : '';
+        if (name !== resumeEntry.name || entry.size !== resumeEntry.size) {
           throw new BucketJobsError(
             ErrorCode.InvalidArgument,
-            `The body of tar entry "${plan.name}" is longer than its size (${plan.size} bytes)`,
+            `Cannot resume the tar: the first entry is "${name}" (size ${entry.size}) but the entry in progress was ` +
+              `"${resumeEntry.name}" (size ${resumeEntry.size})`,
           );
         }
-        yield chunk;
+        plan = { name, header: new Uint8Array(0), size: resumeEntry.size, directory: false };
+        written = resumeEntry.at;
+        resumeEntry = null;
+      } else {
+        plan = planEntry(entry, o, names);
+        yield plan.header;
+        offset += plan.header.length;
       }
+      if (!plan.directory) {
+        const bodyStart = offset - written;
+        if (plan.size > 0 || entry.body !== undefined) {
+          for await (let chunk of openBody(entry.body)) {
+            throwIfAborted(o.signal);
+            if (written + chunk.length > plan.size) {
+              throw new BucketJobsError(
+                ErrorCode.InvalidArgument,
+                `The body of tar entry "${plan.name}" is longer than its size (${plan.size} bytes)`,
+              );
+            }
+            // Split at the exact checkpoint offset (plain tar), then stop there.
+            while (chunk.length > 0) {
+              const cut = sched.splitAt() - offset;
+              const take = cut > 0 && cut < chunk.length ? cut : chunk.length;
+              const piece = take === chunk.length ? chunk : chunk.subarray(0, take);
+              chunk = take === chunk.length ? new Uint8Array(0) : chunk.subarray(take);
+              yield piece;
+              written += piece.length;
+              offset += piece.length;
+              if (written < plan.size && sched.due()) {
+                yield { tarOffset: offset, index, current: { name: plan.name, size: plan.size, bodyOffset: written } };
+              }
+            }
+          }
+        }
+        if (written !== plan.size) {
+          throw new BucketJobsError(
+            ErrorCode.InvalidArgument,
+            `The body of tar entry "${plan.name}" has ${written} bytes, its size says ${plan.size}`,
+          );
+        }
+        const pad = padTo(plan.size) - plan.size;
+        if (pad > 0) yield new Uint8Array(pad);
+        offset = bodyStart + plan.size + pad;
+      }
+      index++;
+      if (sched.due()) yield { tarOffset: offset, index, current: null };
     }
-    if (written !== plan.size) {
-      throw new BucketJobsError(
-        ErrorCode.InvalidArgument,
-        `The body of tar entry "${plan.name}" has ${written} bytes, its size says ${plan.size}`,
-      );
-    }
-    const pad = padTo(plan.size) - plan.size;
-    if (pad > 0) yield new Uint8Array(pad);
-    offset += plan.size + pad;
+  } finally {
+    void Promise.resolve(it.return?.()).catch(() => {});
   }
   throwIfAborted(o.signal);
   yield new Uint8Array(trailerLength(offset, o.blockingFactor));
+}
+
+function isMark(c: Uint8Array | Mark): c is Mark {
+  return !(c instanceof Uint8Array);
+}
+
+function stateOf(m: Mark, offset: number, gzipCrc: number | null, o: ResolvedTarOptions): TarCheckpoint {
+  return {
+    format: TAR_CHECKPOINT_FORMAT,
+    version: 1,
+    offset,
+    tarOffset: m.tarOffset,
+    next: { index: m.index, name: m.current?.name ?? null, bodyOffset: m.current?.bodyOffset ?? 0 },
+    current: m.current ? { size: m.current.size } : null,
+    gzipCrc,
+    layout: {
+      gzipLevel: o.gzipLevel ?? null,
+      blockingFactor: o.blockingFactor,
+      lastModifiedMs: o.lastModifiedMs,
+      fixedMs: o.fixedMs ?? null,
+    },
+  };
+}
+
+/** A plain tar with checkpoints: the tar bytes as they are, a checkpoint at each mark. */
+async function* plainWithCheckpoints(entries: EntrySource, o: ResolvedTarOptions): AsyncGenerator<Uint8Array> {
+  const cp = o.checkpoint;
+  const every = cp?.every ?? Number.POSITIVE_INFINITY;
+  let offset = o.resume?.offset ?? 0;
+  let next = cp ? (Math.floor(offset / every) + 1) * every : Number.POSITIVE_INFINITY;
+  const sched: Schedule = { due: () => offset >= next, splitAt: () => next };
+  for await (const c of tarChunks(entries, o, sched)) {
+    if (isMark(c)) {
+      next = (Math.floor(offset / every) + 1) * every;
+      await cp?.onCheckpoint(stateOf(c, offset, null, o));
+      continue;
+    }
+    offset += c.length;
+    yield c;
+  }
+}
+
+/**
+ * tar.gz with checkpoints or resume: one gzip member whose deflate stream is fully flushed at each checkpoint, so a
+ * fresh deflater continues it; the CRC-32 of the tar bytes is carried in the checkpoint for the trailer.
+ */
+async function* gzipWithCheckpoints(entries: EntrySource, o: ResolvedTarOptions): AsyncGenerator<Uint8Array> {
+  const level = o.gzipLevel as number;
+  const cp = o.checkpoint;
+  const r = o.resume;
+  let offset = r?.offset ?? 0;
+  let crc = r?.gzipCrc ?? 0;
+  let size = r?.tarOffset ?? 0;
+  const every = cp?.every ?? Number.POSITIVE_INFINITY;
+  let next = cp ? (Math.floor(offset / every) + 1) * every : Number.POSITIVE_INFINITY;
+  const sched: Schedule = { due: () => offset >= next, splitAt: () => Number.POSITIVE_INFINITY };
+  const d = createRawDeflater({ level });
+  let finished = false;
+  try {
+    if (!r) {
+      const h = gzipHeader({ level });
+      offset += h.length;
+      yield h;
+    }
+    for await (const c of tarChunks(entries, o, sched)) {
+      throwIfAborted(o.signal);
+      if (isMark(c)) {
+        for (const out of await d.fullFlush()) {
+          offset += out.length;
+          yield out;
+        }
+        next = (Math.floor(offset / every) + 1) * every;
+        await cp?.onCheckpoint(stateOf(c, offset, crc, o));
+        continue;
+      }
+      if (c.length === 0) continue;
+      crc = crc32(c, crc);
+      size += c.length;
+      for (const out of await d.write(c)) {
+        offset += out.length;
+        yield out;
+      }
+    }
+    const rest = await d.end();
+    finished = true;
+    for (const out of rest) yield out;
+    yield gzipTrailer(crc, size);
+  } finally {
+    if (!finished) d.destroy();
+  }
 }
 
 /**
@@ -200,6 +457,11 @@ async function* tarChunks(entries: EntrySource, o: ResolvedTarOptions): AsyncGen
  */
 export function tarStream(entries: EntrySource, options?: TarOptions): ReadableStream<Uint8Array> {
   const o = resolveTarOptions(options);
-  const chunks = tarChunks(entries, o);
+  if (o.checkpoint || o.resume) {
+    return iterableToStream(
+      o.gzipLevel === undefined ? plainWithCheckpoints(entries, o) : gzipWithCheckpoints(entries, o),
+    );
+  }
+  const chunks = tarChunks(entries, o) as AsyncGenerator<Uint8Array>;
   return iterableToStream(o.gzipLevel === undefined ? chunks : gzip(chunks, { level: o.gzipLevel, signal: o.signal }));
 }
