@@ -8,9 +8,14 @@ import type { StorageDriver } from './drivers/types.js';
 import { BucketJobsError, ErrorCode } from './errors.js';
 import { confirmJob, resumeBatchJob, runBatchJob } from './jobs/batch/index.js';
 import type { BatchJob, BatchJobOptions, ResumeBatchJobOptions } from './jobs/batch/types.js';
-import { createFileCompressJob, type FileCompressJob } from './jobs/compress/index.js';
+import {
+  createFileCompressJob,
+  type FileCompressJob,
+  type ResumePackOptions,
+  resumeFileCompressJob,
+} from './jobs/compress/index.js';
 import type { FileCompressOptions } from './jobs/compress/types.js';
-import { type ConcatJob, concatObjects, type ResumeRunOptions, resumeConcatJob } from './jobs/concat/index.js';
+import { type ConcatJob, concatObjects, resumeConcatJob } from './jobs/concat/index.js';
 import type { ConcatOptions } from './jobs/concat/types.js';
 import type { ClientContext } from './jobs/context.js';
 import { detailOf, type RecoverJobsOptions, type RecoverJobsResult, recoverJobs } from './jobs/recover.js';
@@ -19,7 +24,7 @@ import { memoryJobStore } from './jobs/store.js';
 import { type JobDetail, type JobState, type JobStore, type JobTag, TERMINAL_STATES } from './jobs/types.js';
 
 /** What `resumeJob` takes: batch jobs take the batch keys, pack and concat jobs the time budget. */
-export type ResumeJobOptions = ResumeBatchJobOptions & ResumeRunOptions;
+export type ResumeJobOptions = ResumeBatchJobOptions & ResumePackOptions;
 
 import { assertKnownKeys, optionKeys } from './options.js';
 
@@ -110,14 +115,18 @@ export interface Client {
    */
   confirmJob(jobId: string): Promise<void>;
   /**
-   * Continue a batch or concat job whose process ended (or that paused at its `deadline`), from its last checkpoint
-   * in the job store, under the same id. A concat job sends no part its upload already holds, and refuses with
-   * `PreconditionFailed` when a source changed since it started. The type parameter names the kind you resume
-   * (`client.resumeJob<ConcatJob>(id)`); it is not checked.
+   * Continue a batch, pack or concat job whose process ended (or that paused at its `deadline`), from its last
+   * checkpoint in the job store, under the same id. Pack and concat jobs send no part their upload already holds,
+   * and refuse with `PreconditionFailed` when a source changed since they started (an encrypted pack needs its
+   * `password` again). The type parameter names the kind you resume (`client.resumeJob<FileCompressJob>(id)`); it
+   * is not checked.
    * @throws `NotFound`, `Conflict` (ended, still running elsewhere, or a different operation), `PreconditionFailed`
    *   or `InvalidArgument`.
    */
-  resumeJob<J extends BatchJob | ConcatJob = BatchJob>(jobId: string, options?: ResumeJobOptions): Promise<J>;
+  resumeJob<J extends BatchJob | ConcatJob | FileCompressJob = BatchJob>(
+    jobId: string,
+    options?: ResumeJobOptions,
+  ): Promise<J>;
   /**
    * Find the jobs whose process died (no heartbeat for `staleAfterMs`) and resume them, or abandon them: abort their
    * multipart uploads, delete their intermediate objects, and mark them `Failed` with code `Abandoned`.
@@ -148,7 +157,10 @@ export function createClient(options: ClientOptions): Client {
     return detailOf(context, record);
   };
 
-  const resumeJob = async (jobId: string, o: ResumeJobOptions = {}): Promise<BatchJob | ConcatJob> => {
+  const resumeJob = async (
+    jobId: string,
+    o: ResumeJobOptions = {},
+  ): Promise<BatchJob | ConcatJob | FileCompressJob> => {
     const record = context.live.has(jobId) ? undefined : await store.load(jobId);
     if (record?.tag === 'Concat') {
       if (o.operation !== undefined || o.manifest !== undefined) {
@@ -161,15 +173,22 @@ export function createClient(options: ClientOptions): Client {
       return resumeConcatJob(context, record, rest, concurrency);
     }
     if (record?.tag === 'FileCompress') {
-      throw new BucketJobsError(
-        ErrorCode.Unsupported,
-        `Job ${jobId} is a FileCompress job: pack jobs do not resume yet (recoverJobs() abandons them cleanly)`,
-      );
+      if (o.operation !== undefined || o.manifest !== undefined || o.concurrency !== undefined) {
+        throw new BucketJobsError(
+          ErrorCode.InvalidArgument,
+          `Job ${jobId} is a pack job: operation, manifest and concurrency are not pack resume options`,
+        );
+      }
+      const { concurrency: _c, operation: _o, manifest: _m, ...rest } = o;
+      return resumeFileCompressJob(context, record, rest);
+    }
+    if (o.password !== undefined) {
+      throw new BucketJobsError(ErrorCode.InvalidArgument, 'password is a resume option of pack jobs');
     }
     if (o.deadline !== undefined || o.deadlineReserveMs !== undefined) {
       throw new BucketJobsError(ErrorCode.InvalidArgument, 'deadline is an option of pack and concat jobs');
     }
-    const { deadline: _d, deadlineReserveMs: _r, ...batch } = o;
+    const { deadline: _d, deadlineReserveMs: _r, password: _p, ...batch } = o;
     return resumeBatchJob(context, jobId, batch);
   };
 

@@ -30,7 +30,7 @@ export { type S3JobStatus, toS3JobStatus } from './jobs/batch/index.js';
 export type * from './jobs/batch/types.js';
 export { type DeliveryReport, SIGNATURE_HEADER, signBody, verifySignature } from './jobs/callback.js';
 export { type CosFileCompressRequest, fromCosFileCompressRequest, toCosJobsDetail } from './jobs/compress/cos.js';
-export type { FileCompressJob } from './jobs/compress/index.js';
+export type { FileCompressJob, ResumePackOptions } from './jobs/compress/index.js';
 export type * from './jobs/compress/types.js';
 export {
   type ConcatJob,

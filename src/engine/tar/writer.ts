@@ -19,7 +19,10 @@ import { crc32 } from '../crc32.js';
 import type { ArchiveEntry, EntrySource } from '../entry.js';
 import { createNameRegistry, type DuplicatePolicy, type NameRegistry, sanitizeEntryName } from '../names.js';
 import { entriesOf, openBody } from '../streams.js';
+import { TAR_CHECKPOINT_FORMAT, type TarCheckpoint, type TarCheckpointOptions } from './checkpoint.js';
 import { BLOCK, entryHeader, padTo } from './records.js';
+
+export { TAR_CHECKPOINT_FORMAT, type TarCheckpoint, type TarCheckpointOptions };
 
 export interface TarOptions {
   /**
@@ -53,54 +56,6 @@ export interface TarOptions {
   readonly checkpoint?: TarCheckpointOptions;
   /** Continue an archive from a checkpoint (with `duplicates: 'keep'`): see docs/engine/tar.md#checkpoints-and-resume. */
   readonly resume?: TarCheckpoint;
-}
-
-/** Checkpoint hooks, as the zip writer's. */
-export interface TarCheckpointOptions {
-  /**
-   * Take a checkpoint each time the output has grown by this many bytes, at the first point from there where the
-   * writer can stop and resume: exactly there in a plain tar, after the next body chunk or entry in a tar.gz (after
-   * a full flush of the deflater). At least 64 KiB.
-   */
-  readonly every: number;
-  /**
-   * Receives each checkpoint once every byte before `state.offset` has been read from the stream. The writer waits
-   * for the returned promise; a rejection errors the stream.
-   */
-  readonly onCheckpoint: (state: TarCheckpoint) => void | Promise<void>;
-}
-
-/** Marks a tar checkpoint, so that anything else given as `resume` is refused. */
-export const TAR_CHECKPOINT_FORMAT = 'bucketjobs/tar-checkpoint';
-
-/** Resumable tar writer state: plain JSON, a few hundred bytes whatever the archive holds. */
-export interface TarCheckpoint {
-  readonly format: typeof TAR_CHECKPOINT_FORMAT;
-  readonly version: 1;
-  /** Output bytes before the checkpoint (compressed bytes for tar.gz): the resumed stream's first byte is this one. */
-  readonly offset: number;
-  /** Uncompressed tar bytes before the checkpoint (equal to `offset` for a plain tar). */
-  readonly tarOffset: number;
-  readonly next: {
-    /** Index of the first entry to supply on resume (directories count). */
-    readonly index: number;
-    /** The name of the entry in progress (as written), or null at an entry boundary. */
-    readonly name: string | null;
-    /** The first byte its body must yield on resume (0 at an entry boundary). */
-    readonly bodyOffset: number;
-  };
-  /** The entry in progress: its size, to check the one supplied on resume. */
-  readonly current: { readonly size: number } | null;
-  /** Running CRC-32 of the tar bytes, for the gzip trailer; null for a plain tar. */
-  readonly gzipCrc: number | null;
-  /** Options that change what was written: resuming with others is refused. */
-  readonly layout: {
-    readonly gzipLevel: number | null;
-    readonly blockingFactor: number;
-    /** The default entry time, kept so that a resumed writer dates entries the same. */
-    readonly lastModifiedMs: number;
-    readonly fixedMs: number | null;
-  };
 }
 
 /** What an entry needs for the size prediction: everything but the body. */
@@ -270,9 +225,17 @@ interface Schedule {
   due(): boolean;
   /** A plain tar splits body chunks at this tar offset, to checkpoint exactly there; Infinity otherwise. */
   splitAt(): number;
+  /** Largest body piece between two looks at `due()` (a tar.gz checks after each piece). */
+  readonly maxPiece: number;
 }
 
-const NEVER: Schedule = { due: () => false, splitAt: () => Number.POSITIVE_INFINITY };
+const NEVER: Schedule = {
+  due: () => false,
+  splitAt: () => Number.POSITIVE_INFINITY,
+  maxPiece: Number.POSITIVE_INFINITY,
+};
+/** Body pieces of a checkpointed tar.gz: how far past its due point a checkpoint may land, in tar bytes. */
+const GZIP_CHECK_BYTES = 64 * 1024;
 
 async function* tarChunks(
   entries: EntrySource,
@@ -325,7 +288,7 @@ async function* tarChunks(
             // Split at the exact checkpoint offset (plain tar), then stop there.
             while (chunk.length > 0) {
               const cut = sched.splitAt() - offset;
-              const take = cut > 0 && cut < chunk.length ? cut : chunk.length;
+              const take = Math.min(cut > 0 && cut < chunk.length ? cut : chunk.length, sched.maxPiece);
               const piece = take === chunk.length ? chunk : chunk.subarray(0, take);
               chunk = take === chunk.length ? new Uint8Array(0) : chunk.subarray(take);
               yield piece;
@@ -385,7 +348,7 @@ async function* plainWithCheckpoints(entries: EntrySource, o: ResolvedTarOptions
   const every = cp?.every ?? Number.POSITIVE_INFINITY;
   let offset = o.resume?.offset ?? 0;
   let next = cp ? (Math.floor(offset / every) + 1) * every : Number.POSITIVE_INFINITY;
-  const sched: Schedule = { due: () => offset >= next, splitAt: () => next };
+  const sched: Schedule = { due: () => offset >= next, splitAt: () => next, maxPiece: Number.POSITIVE_INFINITY };
   for await (const c of tarChunks(entries, o, sched)) {
     if (isMark(c)) {
       next = (Math.floor(offset / every) + 1) * every;
@@ -410,7 +373,11 @@ async function* gzipWithCheckpoints(entries: EntrySource, o: ResolvedTarOptions)
   let size = r?.tarOffset ?? 0;
   const every = cp?.every ?? Number.POSITIVE_INFINITY;
   let next = cp ? (Math.floor(offset / every) + 1) * every : Number.POSITIVE_INFINITY;
-  const sched: Schedule = { due: () => offset >= next, splitAt: () => Number.POSITIVE_INFINITY };
+  const sched: Schedule = {
+    due: () => offset >= next,
+    splitAt: () => Number.POSITIVE_INFINITY,
+    maxPiece: cp ? GZIP_CHECK_BYTES : Number.POSITIVE_INFINITY,
+  };
   const d = createRawDeflater({ level });
   let finished = false;
   try {

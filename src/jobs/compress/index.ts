@@ -5,17 +5,24 @@
  * @module
  */
 
+import { DEFAULT_PART_SIZE } from '../../defaults.js';
 import { GiB, MiB } from '../../drivers/capabilities.js';
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { checkInt, intOption } from '../../internal/validate.js';
-import { assertKnownKeys } from '../../options.js';
+import { assertKnownKeys, extendKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
+import { assertDeadline } from '../deadline.js';
 import type { Job } from '../job.js';
+import { cleanPending } from '../recover.js';
+import { assertResumable, RESUME_RUN_OPTION_KEYS, type ResumeRunOptions } from '../resume.js';
 import { startJob } from '../run-job.js';
+import type { JobRecord } from '../types.js';
 import { assertCommonOptions } from '../validate.js';
+import { isPackCheckpoint, loadPosition, PACK_CHECKPOINT_FORMAT } from './checkpoint.js';
 import { toCosJobsDetail } from './cos.js';
-import { type CompressSettings, CompressTally, runCompress } from './run.js';
+import { verifyResumable } from './resume.js';
+import { type CompressSettings, CompressTally, type PackResumeState, runCompress } from './run.js';
 import { assertFlatten, selectorOf } from './select.js';
 import {
   FILE_COMPRESS_OPTION_KEYS,
@@ -65,7 +72,12 @@ function check(o: FileCompressOptions, context: ClientContext): CompressSettings
   const single = o.maxSinglePutBytes;
   checkInt('maxSinglePutBytes', single, 0);
   const maxPut = context.driver.capabilities.maxPutSize;
+  assertDeadline(o.deadline);
   return {
+    partSize: intOption('partSize', o.partSize, 1, DEFAULT_PART_SIZE),
+    deadline: o.deadline,
+    deadlineReserveMs:
+      o.deadlineReserveMs === undefined ? undefined : intOption('deadlineReserveMs', o.deadlineReserveMs, 0, 0),
     maxSinglePutBytes: Math.min(single ?? maxPut, maxPut),
     concurrency: intOption('concurrency', o.concurrency, 1, DEFAULT_CONCURRENCY),
     prefetchBytes: intOption('prefetchBytes', o.prefetchBytes, 1, DEFAULT_PREFETCH_BYTES),
@@ -91,18 +103,45 @@ export async function createFileCompressJob(
   context: ClientContext,
   options: FileCompressOptions,
 ): Promise<FileCompressJob> {
-  const settings = check(options, context);
+  return start(context, options, check(options, context));
+}
+
+async function start(
+  context: ClientContext,
+  options: FileCompressOptions,
+  settings: CompressSettings,
+  resumed?: { record: JobRecord; state?: PackResumeState },
+): Promise<FileCompressJob> {
   const tally = new CompressTally();
+  const { store } = context;
   const job = await startJob<FileCompressOperation, FileCompressResult>({
     tag: 'FileCompress',
-    operation: echo(options),
-    store: context.store,
+    operation: resumed ? (resumed.record.operation as FileCompressOperation) : echo(options),
+    store,
     callback: options.callback,
     signal: options.signal,
     onProgress: options.onProgress,
     progressIntervalMs: options.progressIntervalMs,
     toCos: toCosJobsDetail,
-    run: (ctx) => runCompress(context.driver, options, settings, ctx, tally),
+    resume: resumed && { jobId: resumed.record.jobId, creationTime: resumed.record.creationTime },
+    // A new job's settings are in its first record, so that a job that dies before its first part starts over the same.
+    checkpoint: resumed?.state?.checkpoint ?? {
+      format: PACK_CHECKPOINT_FORMAT,
+      version: 1,
+      settings: {
+        concurrency: settings.concurrency,
+        prefetchBytes: settings.prefetchBytes,
+        maxArchiveBytes: settings.maxArchiveBytes,
+        maxEntries: settings.maxEntries,
+        maxSinglePutBytes: settings.maxSinglePutBytes,
+        partSize: settings.partSize,
+      },
+    },
+    pending: resumed?.state ? resumed.record.pending : undefined,
+    run: (ctx) => runCompress(context.driver, options, settings, ctx, tally, store, resumed?.state),
+    onEnd: async () => {
+      await store.deleteBlobs?.(job.id).catch(() => {});
+    },
     partialResult: () => ({
       bucket: options.output.bucket,
       key: options.output.key,
@@ -113,4 +152,74 @@ export async function createFileCompressJob(
     }),
   });
   return track(context, job);
+}
+
+/** What `resumeJob` takes for a pack job: those of every resumable job, and the password of an encrypted one. */
+export interface ResumePackOptions extends ResumeRunOptions {
+  /** The zip password again (the job store keeps only `'***'`). Required to resume an encrypted pack. */
+  readonly password?: string | undefined;
+}
+
+export const RESUME_PACK_OPTION_KEYS = extendKeys(RESUME_RUN_OPTION_KEYS, { password: true });
+
+/**
+ * Continues a pack job under the same id: from its last durable checkpoint, or, if it had none (it died during the
+ * survey, or it was writing one atomic PUT), from the start, after aborting any upload it opened.
+ */
+export async function resumeFileCompressJob(
+  context: ClientContext,
+  record: JobRecord,
+  options: ResumePackOptions,
+): Promise<FileCompressJob> {
+  assertKnownKeys(options, RESUME_PACK_OPTION_KEYS, '', options);
+  assertResumable(context, record, options.staleAfterMs);
+  assertCommonOptions(options);
+  assertDeadline(options.deadline);
+  const op = record.operation as FileCompressOperation;
+  const encrypted = op.config.password !== undefined;
+  if (encrypted && typeof options.password !== 'string') {
+    throw new BucketJobsError(
+      ErrorCode.InvalidArgument,
+      `Job ${record.jobId} packs an encrypted zip: pass its password to resumeJob (the job store keeps only '***')`,
+    );
+  }
+  if (!encrypted && options.password !== undefined) {
+    throw new BucketJobsError(ErrorCode.InvalidArgument, `Job ${record.jobId} is not encrypted; drop password`);
+  }
+  const { password: _, ...config } = op.config;
+  const resumedOptions: FileCompressOptions = {
+    bucket: op.bucket,
+    output: op.output,
+    config: encrypted ? { ...config, password: options.password } : config,
+    userData: op.userData,
+    callback: options.callback as FileCompressOptions['callback'],
+    signal: options.signal,
+    onProgress: options.onProgress,
+    progressIntervalMs: options.progressIntervalMs,
+  };
+  const cp = isPackCheckpoint(record.checkpoint) ? record.checkpoint : undefined;
+  const base = check(resumedOptions, context);
+  const settings: CompressSettings = {
+    ...base,
+    ...(cp ? cp.settings : {}),
+    deadline: options.deadline,
+    deadlineReserveMs:
+      options.deadlineReserveMs === undefined
+        ? undefined
+        : intOption('deadlineReserveMs', options.deadlineReserveMs, 0, 0),
+  };
+  const position = cp?.upload ? cp.position : undefined;
+  if (!cp || !position) {
+    // Nothing durable to continue: start over under the same id, leaving nothing of the first attempt behind.
+    await cleanPending(context, record);
+    await context.store.deleteBlobs?.(record.jobId).catch(() => {});
+    return start(context, resumedOptions, settings, { record });
+  }
+  const { engine, names } = await loadPosition(context.store, record.jobId, position);
+  // Refuse now, not in the background, when a source changed: the same check runs again as the job starts.
+  await verifyResumable(context.driver, resumedOptions, record.jobId, position, engine, options.signal);
+  return start(context, resumedOptions, settings, {
+    record,
+    state: { checkpoint: cp, position, engine, names },
+  });
 }

@@ -6,6 +6,7 @@
 
 import type { DuplicatePolicy } from '../../engine/names.js';
 import { optionKeys } from '../../options.js';
+import { TIME_BUDGET_KEYS, type TimeBudgetOptions } from '../deadline.js';
 import { COMMON_JOB_KEYS, type CommonJobOptions, JOB_OUTPUT_KEYS, type JobDetail, type JobOutput } from '../types.js';
 import type { Flatten, Selection, SourceSpec } from './select.js';
 
@@ -44,7 +45,7 @@ export interface FileCompressConfig extends Selection {
   readonly ignoreError?: boolean | undefined;
 }
 
-export interface FileCompressOptions extends CommonJobOptions<FileCompressDetail> {
+export interface FileCompressOptions extends CommonJobOptions<FileCompressDetail>, TimeBudgetOptions {
   /** The bucket the sources are in (COS: the bucket the request is sent to). */
   readonly bucket: string;
   readonly output: CompressOutput;
@@ -85,6 +86,13 @@ export interface FileCompressOptions extends CommonJobOptions<FileCompressDetail
    * @default 100000
    */
   readonly maxEntries?: number | undefined;
+  /**
+   * The preferred size of the multipart upload's parts, which are also the job's checkpoints: raised to the store's
+   * least part size and to what the archive's upper bound needs (10,000 parts on S3). A resumed job re-reads at most
+   * about one part. Memory holds up to `(min(concurrency, 4) + 1) × 2 × partSize` of parts.
+   * @default 8 MiB
+   */
+  readonly partSize?: number | undefined;
 }
 
 /** The keys of {@link FileCompressOptions}, nested ones too; unknown ones are refused with `InvalidArgument`. */
@@ -113,6 +121,8 @@ export const FILE_COMPRESS_OPTION_KEYS = optionKeys<FileCompressOptions>()({
   maxArchiveBytes: true,
   downloadUrlExpiresIn: true,
   maxEntries: true,
+  partSize: true,
+  ...TIME_BUDGET_KEYS,
 });
 
 export interface ErrorFile {

@@ -13,7 +13,8 @@ import { assertKnownKeys, optionKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
 import { assertDeadline, TIME_BUDGET_KEYS, type TimeBudgetOptions } from '../deadline.js';
 import type { Job } from '../job.js';
-import { DEFAULT_STALE_AFTER_MS, startJob } from '../run-job.js';
+import { assertResumable, RESUME_RUN_OPTION_KEYS, type ResumeRunOptions } from '../resume.js';
+import { startJob } from '../run-job.js';
 import { COMMON_JOB_KEYS, type CommonJobOptions, type JobDetail, type JobRecord } from '../types.js';
 import { assertCommonOptions } from '../validate.js';
 import { type ConcatCheckpoint, checkpointOf, isConcatCheckpoint, loadSources, saveSources } from './checkpoint.js';
@@ -176,49 +177,6 @@ async function start(
   return track(context, job);
 }
 
-/** What `resumeJob` takes for a pack or concat job: the hooks again, a new time budget, the staleness guard. */
-export interface ResumeRunOptions extends Omit<CommonJobOptions<JobDetail>, 'userData'>, TimeBudgetOptions {
-  /**
-   * Refuse (`Conflict`) while the job's last heartbeat is younger than this: its process may still be running.
-   * Ignored for a job that paused at its deadline. Pass 0 when you know the process has ended.
-   * @default 15000
-   */
-  readonly staleAfterMs?: number | undefined;
-}
-
-/** The keys of {@link ResumeRunOptions}; unknown ones are refused with `InvalidArgument`. */
-export const RESUME_RUN_OPTION_KEYS = optionKeys<ResumeRunOptions>()({
-  callback: COMMON_JOB_KEYS.callback,
-  signal: true,
-  onProgress: true,
-  progressIntervalMs: true,
-  allowUnknownKeys: true,
-  staleAfterMs: true,
-  ...TIME_BUDGET_KEYS,
-});
-
-/** Checks that a stored job can be resumed here and now: not ended, not running here, not alive elsewhere. */
-export function assertResumable(context: ClientContext, record: JobRecord, staleAfterMs: number | undefined): void {
-  const jobId = record.jobId;
-  if (context.live.has(jobId)) {
-    throw new BucketJobsError(ErrorCode.Conflict, `Job ${jobId} is running in this process; nothing to resume`);
-  }
-  if (record.state === 'Success' || record.state === 'Failed' || record.state === 'Cancelled') {
-    throw new BucketJobsError(ErrorCode.Conflict, `Job ${jobId} has already ended (${record.state})`);
-  }
-  if (record.state === 'Paused') return;
-  const staleAfter = intOption('staleAfterMs', staleAfterMs, 0, DEFAULT_STALE_AFTER_MS);
-  const last = record.heartbeat ?? Date.parse(record.startTime ?? record.creationTime);
-  const age = Date.now() - last;
-  if (age < staleAfter) {
-    throw new BucketJobsError(
-      ErrorCode.Conflict,
-      `Job ${jobId} saved a heartbeat ${Math.round(age / 1000)} s ago: its process may still be running. Retry in ` +
-        `${Math.ceil((staleAfter - age) / 1000)} s, or pass staleAfterMs: 0 if you know it has ended`,
-    );
-  }
-}
-
 /** Continues a concat job from its checkpoint, under the same id. */
 export async function resumeConcatJob(
   context: ClientContext,
@@ -264,5 +222,6 @@ export async function resumeConcatJob(
   return start(context, resumedOptions, settings, { record, checkpoint, sources });
 }
 
+export type { ResumeRunOptions } from '../resume.js';
 export { type CosConcatResponse, type CosConcatResponseOptions, toCosConcatResponse } from './cos.js';
 export type * from './types.js';
