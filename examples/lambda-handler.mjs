@@ -1,35 +1,79 @@
-// AWS Lambda handler: pack objects from S3 into one zip in S3, synchronously (the COS "sync" mode), stopping cleanly
-// before Lambda's time limit. A job cancelled by the time budget aborts its multipart upload and leaves nothing.
+// AWS Lambda handler: pack objects from S3 into one zip in S3, however long it takes, in as many invocations as it
+// needs. Each invocation packs until Lambda's time is nearly up (`deadline`), then the job pauses at a part
+// boundary with its multipart upload open, and the next invocation continues it under the same job id. Two ways to
+// chain, both shown:
+//   - mode "self" (the default): the handler re-invokes itself asynchronously with { jobId } (needs
+//     lambda:InvokeFunction on itself and @aws-sdk/client-lambda in the bundle);
+//   - mode "stepfunctions": it returns { status: "continue", jobId } and a Step Functions loop (a Choice state on
+//     $.status) calls it again with that output, until { status: "done" }.
+// The job store lives in the output bucket (driverJobStore), so any container can continue any job.
 //
-// Event: { "bucket": "photos", "prefix": "2026/trip/", "outputKey": "archives/trip.zip" }
-// Deploy with bucketjobs, @aws-sdk/client-s3 and @aws-sdk/lib-storage in the bundle.
+// Event: { "bucket": "photos", "prefix": "2026/trip/", "outputKey": "archives/trip.zip", "mode": "self" }
+//        or, to continue: { "jobId": "...", "mode": "self" }
+// Deploy with bucketjobs, @aws-sdk/client-s3 and @aws-sdk/lib-storage in the bundle. Give the bucket the lifecycle
+// rule AbortIncompleteMultipartUpload (docs/jobs/compress.md) as the backstop for a chain that is never continued.
 import { S3Client } from '@aws-sdk/client-s3';
-import { BucketJobsError, createClient } from 'bucketjobs';
+import { BucketJobsError, createClient, driverJobStore } from 'bucketjobs';
 import { s3Driver } from 'bucketjobs/drivers/s3';
 
 // Created once per container, reused across invocations.
-const client = createClient({ driver: s3Driver({ client: new S3Client({}) }) });
+const driver = s3Driver({ client: new S3Client({}) });
+const clientFor = (bucket) =>
+  createClient({ driver, jobStore: driverJobStore({ driver, bucket, prefix: '.bucketjobs/jobs/' }) });
 
-/** Leave this much of Lambda's time for cleanup (abort of the multipart upload) and the response. */
-const SAFETY_MS = 10_000;
+/** Stop starting parts when this much time is left: the parts in flight finish, and the checkpoint is saved. */
+const RESERVE_MS = 20_000;
 
 export async function handler(event, context) {
-  const budget = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - SAFETY_MS));
-  const job = await client.createFileCompressJob({
-    bucket: event.bucket,
-    output: { bucket: event.outputBucket ?? event.bucket, key: event.outputKey },
-    config: { format: event.format ?? 'zip', prefix: event.prefix, flatten: 3, ignoreError: true },
-    signal: budget,
-  });
+  const outputBucket = event.outputBucket ?? event.bucket;
+  const client = clientFor(outputBucket);
+  const budget = { deadline: () => context.getRemainingTimeInMillis(), deadlineReserveMs: RESERVE_MS };
   try {
-    const { result } = await job.done();
-    return { statusCode: 200, body: JSON.stringify(result) };
+    const job = event.jobId
+      ? // A paused job resumes at once; one whose container died is resumed once its heartbeat is 15 s old.
+        await client.resumeJob(event.jobId, budget)
+      : await client.createFileCompressJob({
+          bucket: event.bucket,
+          output: { bucket: outputBucket, key: event.outputKey },
+          config: { format: event.format ?? 'zip', prefix: event.prefix, flatten: 3, ignoreError: true },
+          ...budget,
+        });
+    const detail = await job.done();
+    if (detail.state === 'Paused') {
+      const next = { jobId: job.id, outputBucket, mode: event.mode };
+      if (event.mode === 'stepfunctions') return { status: 'continue', ...next };
+      await invokeSelf(context.functionName, next);
+      return { statusCode: 202, body: JSON.stringify({ jobId: job.id, continued: true, ...detail.resumable }) };
+    }
+    const done = { jobId: job.id, ...detail.result };
+    return event.mode === 'stepfunctions'
+      ? { status: 'done', ...done }
+      : { statusCode: 200, body: JSON.stringify(done) };
   } catch (err) {
     if (!BucketJobsError.is(err)) throw err;
-    // Aborted when the time budget ran out; the output was not written and no upload is left behind.
-    return {
-      statusCode: err.code === 'Aborted' ? 504 : 500,
-      body: JSON.stringify({ code: err.code, message: err.message }),
-    };
+    // Failed: the upload was aborted and nothing was written. A Step Functions Retry acts on retryable errors.
+    if (event.mode === 'stepfunctions') throw err;
+    return { statusCode: 500, body: JSON.stringify({ code: err.code, message: err.message }) };
   }
 }
+
+/** Invokes this function again, asynchronously, with the job to continue. */
+async function invokeSelf(functionName, payload) {
+  const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+  await new LambdaClient({}).send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'Event',
+      Payload: new TextEncoder().encode(JSON.stringify(payload)),
+    }),
+  );
+}
+
+// A Step Functions loop for mode "stepfunctions" (Amazon States Language):
+// { "StartAt": "Pack", "States": {
+//     "Pack": { "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+//               "Parameters": { "FunctionName": "pack", "Payload.$": "$" },
+//               "Retry": [{ "ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 2 }], "Next": "More?" },
+//     "More?": { "Type": "Choice", "Choices": [{ "Variable": "$.status", "StringEquals": "continue", "Next": "Pack" }],
+//                "Default": "Done" },
+//     "Done": { "Type": "Succeed" } } }

@@ -14,7 +14,7 @@ import { assertKnownKeys, optionKeys } from '../options.js';
 import type { ClientContext } from './context.js';
 import { withRetry } from './io/retry.js';
 import { DEFAULT_STALE_AFTER_MS } from './run-job.js';
-import { type JobDetail, type JobRecord, type JobTag, TERMINAL_STATES } from './types.js';
+import { type JobDetail, type JobRecord, type JobTag, type PendingCleanup, TERMINAL_STATES } from './types.js';
 
 /** When a job counts as stale: not ended, not running here, its last heartbeat older than `staleAfterMs`. */
 export function isStale(context: ClientContext, record: JobRecord, staleAfterMs: number, now = Date.now()): boolean {
@@ -78,6 +78,30 @@ export interface RecoverJobsResult {
   readonly resumed: readonly { readonly jobId: string; readonly tag: JobTag; readonly job: unknown }[];
 }
 
+/**
+ * Uploads of a pack or concat job's output that its record does not name: a process killed between creating an
+ * upload and saving its id (one request's time) leaves one. They are those of the output key initiated since the
+ * job started (less 5 s of clock skew); another writer of the same key at the same time would conflict anyway.
+ */
+async function strayUploads(context: ClientContext, record: JobRecord): Promise<PendingCleanup['uploads']> {
+  if (record.tag !== 'FileCompress' && record.tag !== 'Concat') return [];
+  const output = (record.operation as { output?: { bucket?: unknown; key?: unknown } } | undefined)?.output;
+  if (typeof output?.bucket !== 'string' || typeof output.key !== 'string') return [];
+  const since = Date.parse(record.startTime ?? record.creationTime) - 5_000;
+  const named = new Set((record.pending?.uploads ?? []).map((u) => u.uploadId));
+  const found: { bucket: string; key: string; uploadId: string }[] = [];
+  try {
+    for await (const u of context.driver.listMultipartUploads({ bucket: output.bucket, prefix: output.key })) {
+      if (u.key === output.key && !named.has(u.uploadId) && u.initiated.getTime() >= since) {
+        found.push({ bucket: output.bucket, key: u.key, uploadId: u.uploadId });
+      }
+    }
+  } catch {
+    // Listing is a best effort: the record's own uploads are still aborted.
+  }
+  return found;
+}
+
 /** Aborts a record's pending uploads and deletes its pending objects; returns the counts and what stayed. */
 export async function cleanPending(
   context: ClientContext,
@@ -87,7 +111,7 @@ export async function cleanPending(
   const leftovers: string[] = [];
   let uploadsAborted = 0;
   let objectsDeleted = 0;
-  for (const u of record.pending?.uploads ?? []) {
+  for (const u of [...(record.pending?.uploads ?? []), ...(await strayUploads(context, record))]) {
     try {
       await withRetry(() => driver.abortMultipart(u));
       uploadsAborted += 1;

@@ -100,9 +100,13 @@ export function driverJobStore(options: DriverJobStoreOptions): JobStore {
     },
     getBlob: (jobId, name) => bytesOf(blobKey(jobId, name)),
     async deleteBlobs(jobId) {
+      // Listed first, then deleted: a listing that pages by key must not see its own deletions.
+      const keys: string[] = [];
       for await (const entry of driver.list({ bucket, prefix: `${prefix}${jobId}/` })) {
-        if (entry.type !== 'object') continue;
-        await driver.delete({ bucket, key: entry.key }).catch((err: unknown) => {
+        if (entry.type === 'object') keys.push(entry.key);
+      }
+      for (const key of keys) {
+        await driver.delete({ bucket, key }).catch((err: unknown) => {
           if (!BucketJobsError.is(err, ErrorCode.NotFound)) throw err;
         });
       }

@@ -41,6 +41,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { seededRandom } from './seeded-random.js';
 
 /** S3 operations the proxy tells apart (path-style requests), from the method, the query and the copy header. */
 export type S3Operation =
@@ -262,18 +263,6 @@ export function classifyS3Request(
     return 'Other';
   })();
   return { op, bucket, key };
-}
-
-/** mulberry32: small, fast, and good enough to pick which requests fail. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const RULE_FIELDS = new Set([

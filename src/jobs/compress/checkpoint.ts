@@ -72,7 +72,21 @@ export interface PackCheckpoint {
   /** What the survey found: totals for progress. */
   readonly survey?: { readonly entries: number; readonly sourceBytes: number } | undefined;
   /** The multipart upload, from before its first part. */
-  readonly upload?: { readonly state: UploadSessionState; readonly completing: boolean } | undefined;
+  readonly upload?:
+    | {
+        /** The parts up to the durable position. */
+        readonly state: UploadSessionState;
+        readonly completing: boolean;
+        /** Saved just before the commit point: every part, the size and the tally, so that a resume completes it. */
+        readonly final?:
+          | {
+              readonly parts: UploadSessionState['parts'];
+              readonly size: number;
+              readonly tally: PackPosition['tally'];
+            }
+          | undefined;
+      }
+    | undefined;
   /** The last durable checkpoint: absent until the first part holding one is acknowledged. */
   readonly position?: PackPosition | undefined;
 }

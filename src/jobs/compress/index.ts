@@ -209,6 +209,15 @@ export async function resumeFileCompressJob(
         : intOption('deadlineReserveMs', options.deadlineReserveMs, 0, 0),
   };
   const position = cp?.upload ? cp.position : undefined;
+  const final = cp?.upload?.completing ? cp.upload.final : undefined;
+  if (cp && final) {
+    // It died at its commit point: nothing to read again, only the completion to make or confirm.
+    const engine = (position?.engine ?? {}) as PackResumeState['engine'];
+    return start(context, resumedOptions, settings, {
+      record,
+      state: { checkpoint: cp, position: position as PackResumeState['position'], engine, names: [] },
+    });
+  }
   if (!cp || !position) {
     // Nothing durable to continue: start over under the same id, leaving nothing of the first attempt behind.
     await cleanPending(context, record);

@@ -10,6 +10,7 @@ import { crc32 } from '../../engine/crc32.js';
 import type { TarCheckpoint } from '../../engine/tar/index.js';
 import type { ZipCheckpoint } from '../../engine/zip/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { allowAbortListeners } from '../../internal/abort.js';
 import { readObject } from '../io/read-object.js';
 import type { PackPosition } from './checkpoint.js';
 import { type SelectedItem, selectItems } from './select.js';
@@ -117,6 +118,7 @@ export async function verifyResumable(
   signal: AbortSignal = new AbortController().signal,
 ): Promise<void> {
   const local = new AbortController();
+  allowAbortListeners(local.signal, 64);
   const onAbort = () => local.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -30,7 +30,7 @@ import { type WriteObjectResult, writeObject } from '../io/multipart-writer.js';
 import { planPartSize } from '../io/parts.js';
 import { prefetchOrdered } from '../io/prefetch.js';
 import { readObject } from '../io/read-object.js';
-import type { UploadSessionState } from '../io/upload-session.js';
+import { UploadSession, type UploadSessionState } from '../io/upload-session.js';
 import { isSimulatedCrash } from '../job.js';
 import { type JobContext, JobPause } from '../run-job.js';
 import type { JobStore, PendingCleanup } from '../types.js';
@@ -160,7 +160,15 @@ export async function runCompress(
 
   let totals: { entries: number; sourceBytes: number };
   let written: WriteObjectResult;
-  if (resume) {
+  const final = resume?.checkpoint.upload?.completing ? resume.checkpoint.upload.final : undefined;
+  if (resume && final) {
+    // The process died at the commit point: complete the upload with the parts it had, or confirm it completed.
+    totals = resume.checkpoint.survey ?? { entries: 0, sourceBytes: 0 };
+    written = await completeSaved(driver, resume.checkpoint, final);
+    tally.compressFileCount = final.tally.compressFileCount;
+    tally.errorCount = final.tally.errorCount;
+    tally.errorFiles.push(...final.tally.errorFiles);
+  } else if (resume) {
     totals = resume.checkpoint.survey ?? { entries: 0, sourceBytes: 0 };
     written = await checkpointedPass(resume);
   } else {
@@ -519,7 +527,25 @@ export async function runCompress(
             saving = saving.then(pump);
           }
         },
-        onCompleting: (state) => save({ ...checkpoint, upload: upload(state, true) }),
+        onCompleting: (state, size) =>
+          saving.then(() =>
+            save({
+              ...checkpoint,
+              upload: {
+                state: checkpoint.upload?.state ?? { ...state, parts: [] },
+                completing: true,
+                final: {
+                  parts: state.parts,
+                  size,
+                  tally: {
+                    compressFileCount: tally.compressFileCount,
+                    errorCount: tally.errorCount,
+                    errorFiles: tally.errorFiles.slice(),
+                  },
+                },
+              },
+            }),
+          ),
         shouldStop: () => clock.shouldStop(),
         onPartTime: (ms) => clock.partTook(ms),
         keepOnAbort: () => isSimulatedCrash(signal.reason),
@@ -570,4 +596,30 @@ export async function runCompress(
     errorCount: tally.errorCount,
     errorFiles: tally.errorFiles,
   };
+}
+
+/** Completes an upload saved at its commit point; a completion whose answer was lost is confirmed by a HEAD. */
+async function completeSaved(
+  driver: StorageDriver,
+  checkpoint: PackCheckpoint,
+  final: NonNullable<NonNullable<PackCheckpoint['upload']>['final']>,
+): Promise<WriteObjectResult> {
+  const state = checkpoint.upload?.state as UploadSessionState;
+  const session = UploadSession.resume(driver, { ...state, parts: final.parts });
+  try {
+    const out = await session.complete(final.size);
+    return { etag: out.etag, versionId: out.versionId, size: final.size, parts: final.parts.length };
+  } catch (err) {
+    if (!BucketJobsError.is(err, ErrorCode.NotFound)) throw err;
+    const info = await driver.head({ bucket: state.bucket, key: state.key });
+    const n = final.parts.length;
+    if (info.size !== final.size || (info.partsCount !== undefined && info.partsCount !== n)) {
+      throw new BucketJobsError(
+        ErrorCode.Conflict,
+        `The upload of ${state.bucket}/${state.key} is gone, and the object there is not the one it completed`,
+        { ref: { bucket: state.bucket, key: state.key } },
+      );
+    }
+    return { etag: info.etag, versionId: info.versionId, size: final.size, parts: n };
+  }
 }

@@ -61,7 +61,7 @@ export interface CheckpointedWriteOptions<M> {
   /** A checkpoint whose bytes are all in acknowledged parts. */
   readonly onDurable: (mark: M, at: { readonly offset: number; readonly session: UploadSessionState }) => void;
   /** Awaited before the commit point, with the parts to complete. */
-  readonly onCompleting?: ((session: UploadSessionState) => Promise<void>) | undefined;
+  readonly onCompleting?: ((session: UploadSessionState, size: number) => Promise<void>) | undefined;
   readonly shouldStop?: (() => boolean) | undefined;
   /** How long each part took to upload, in milliseconds (the deadline reserve). */
   readonly onPartTime?: ((ms: number) => void) | undefined;
@@ -87,6 +87,25 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
     at += c.length;
   }
   return out;
+}
+
+/** Parts a dead process may still have had in flight, at most (the pack job uploads at most 4 at once). */
+export const RESUME_PART_GAP = 8;
+
+/**
+ * The first part number a resumed writer uses: past every part the store lists and past the ones the dead process
+ * may still have had in flight. Their requests can land after it died; reusing their numbers would let such a late
+ * part replace a new one with different bytes (a fresh deflater's), and the complete would fail with InvalidPart.
+ * S3 takes part numbers with gaps, in ascending order.
+ */
+async function freshPartNumber(
+  session: UploadSession,
+  saved: readonly { partNumber: number }[],
+  signal: AbortSignal,
+): Promise<number> {
+  let highest = saved.reduce((m, p) => Math.max(m, p.partNumber), 0);
+  for await (const p of session.listParts(signal)) highest = Math.max(highest, p.partNumber);
+  return highest + RESUME_PART_GAP + 1;
 }
 
 export async function writeCheckpointed<M>(
@@ -129,9 +148,17 @@ export async function writeCheckpointed<M>(
 
   const settle = () => {
     while (done.has(prefix + 1)) prefix++;
-    let last: { offset: number; mark: M } | undefined;
+    let last: { offset: number; mark: M; part: number } | undefined;
     while (candidates.length > 0 && (candidates[0]?.part ?? 0) <= prefix) last = candidates.shift();
-    if (last && session && !failure) o.onDurable(last.mark, { offset: last.offset, session: session.state });
+    if (last && session && !failure) {
+      // Only the parts before the checkpoint: a later one acknowledged early is sent again on resume (same number).
+      const upTo = last.part;
+      const state = session.state;
+      o.onDurable(last.mark, {
+        offset: last.offset,
+        session: { ...state, parts: state.parts.filter((p) => p.partNumber <= upTo) },
+      });
+    }
   };
 
   const open = async (): Promise<UploadSession> => {
@@ -191,6 +218,7 @@ export async function writeCheckpointed<M>(
   let stoppedAt: number | undefined;
   let completing = false;
   try {
+    if (session) nextPart = await freshPartNumber(session, o.resume?.session.parts ?? [], local.signal);
     read: while (true) {
       if (failure) throw failure.error;
       if (local.signal.aborted) throw abortError(signal, ref);
@@ -244,7 +272,7 @@ export async function writeCheckpointed<M>(
     if (f) throw f.error;
     if (signal.aborted) throw abortError(signal, ref);
     const s = session as UploadSession;
-    await o.onCompleting?.(s.state);
+    await o.onCompleting?.(s.state, received);
     // The commit point: from here the session decides (a lost answer may have completed it, so it is not aborted).
     completing = true;
     const out = await s.complete(received);

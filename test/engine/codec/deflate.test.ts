@@ -23,21 +23,10 @@ import {
 } from '../../../src/engine/codec/deflate.js';
 import { createParallelDeflater, parallelDeflateRaw } from '../../../src/engine/codec/parallel-deflate.js';
 import { BucketJobsError } from '../../../src/errors.js';
+import { seededRandom as rng } from '../../support/seeded-random.js';
 import { needTools } from '../../support/tools.js';
 
 type Rng = () => number;
-
-/** mulberry32: small, fast, good enough to pick sizes and bytes. */
-function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const int = (r: Rng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
