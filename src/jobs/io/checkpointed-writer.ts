@@ -127,9 +127,9 @@ export async function writeCheckpointed<M>(
   let acked = received;
   let buffer: Uint8Array[] = [];
   let buffered = 0;
-  const done = new Set<number>();
-  for (const p of o.resume?.session.parts ?? []) done.add(p.partNumber);
-  let prefix = nextPart - 1;
+  // Parts sent and not yet acknowledged: a checkpoint is durable once none at or below its part is left. (Part
+  // numbers of a resumed upload have a gap, so "every number up to p" would never hold.)
+  const unacked = new Set<number>();
   const candidates: { offset: number; mark: M; part: number }[] = [];
   const inflight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
@@ -147,9 +147,10 @@ export async function writeCheckpointed<M>(
   };
 
   const settle = () => {
-    while (done.has(prefix + 1)) prefix++;
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const n of unacked) lowest = Math.min(lowest, n);
     let last: { offset: number; mark: M; part: number } | undefined;
-    while (candidates.length > 0 && (candidates[0]?.part ?? 0) <= prefix) last = candidates.shift();
+    while (candidates.length > 0 && (candidates[0]?.part ?? 0) < lowest) last = candidates.shift();
     if (last && session && !failure) {
       // Only the parts before the checkpoint: a later one acknowledged early is sent again on resume (same number).
       const upTo = last.part;
@@ -178,6 +179,7 @@ export async function writeCheckpointed<M>(
       );
     }
     const n = nextPart++;
+    unacked.add(n);
     while (inflight.size >= o.concurrency) await Promise.race(inflight);
     if (failure) throw failure.error;
     const started = Date.now();
@@ -185,7 +187,7 @@ export async function writeCheckpointed<M>(
       .uploadPart(n, data, { signal: local.signal })
       .then(() => {
         o.onPartTime?.(Date.now() - started);
-        done.add(n);
+        unacked.delete(n);
         acked += data.length;
         o.onProgress?.(acked);
         settle();
