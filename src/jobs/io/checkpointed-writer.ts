@@ -89,25 +89,6 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** Parts a dead process may still have had in flight, at most (the pack job uploads at most 4 at once). */
-export const RESUME_PART_GAP = 8;
-
-/**
- * The first part number a resumed writer uses: past every part the store lists and past the ones the dead process
- * may still have had in flight. Their requests can land after it died; reusing their numbers would let such a late
- * part replace a new one with different bytes (a fresh deflater's), and the complete would fail with InvalidPart.
- * S3 takes part numbers with gaps, in ascending order.
- */
-async function freshPartNumber(
-  session: UploadSession,
-  saved: readonly { partNumber: number }[],
-  signal: AbortSignal,
-): Promise<number> {
-  let highest = saved.reduce((m, p) => Math.max(m, p.partNumber), 0);
-  for await (const p of session.listParts(signal)) highest = Math.max(highest, p.partNumber);
-  return highest + RESUME_PART_GAP + 1;
-}
-
 export async function writeCheckpointed<M>(
   source: ReadableStream<Uint8Array>,
   marks: MarkQueue<M>,
@@ -127,8 +108,7 @@ export async function writeCheckpointed<M>(
   let acked = received;
   let buffer: Uint8Array[] = [];
   let buffered = 0;
-  // Parts sent and not yet acknowledged: a checkpoint is durable once none at or below its part is left. (Part
-  // numbers of a resumed upload have a gap, so "every number up to p" would never hold.)
+  // Parts sent and not yet acknowledged: a checkpoint is durable once none at or below its part is left.
   const unacked = new Set<number>();
   const candidates: { offset: number; mark: M; part: number }[] = [];
   const inflight = new Set<Promise<void>>();
@@ -220,7 +200,6 @@ export async function writeCheckpointed<M>(
   let stoppedAt: number | undefined;
   let completing = false;
   try {
-    if (session) nextPart = await freshPartNumber(session, o.resume?.session.parts ?? [], local.signal);
     read: while (true) {
       if (failure) throw failure.error;
       if (local.signal.aborted) throw abortError(signal, ref);

@@ -167,11 +167,6 @@ export class UploadSession {
     }
   }
 
-  /** The parts the store holds for this upload (uploaded by any process, in any order). */
-  listParts(signal?: AbortSignal): AsyncIterable<{ readonly partNumber: number; readonly etag: string }> {
-    return this.#driver.listParts({ ...this.#ref, signal });
-  }
-
   /** Records that the upload was completed elsewhere (confirmed by a HEAD after a resume): abort does nothing. */
   markCompleted(): void {
     this.#ended = 'completed';
