@@ -20,6 +20,7 @@ import type { StorageDriver } from '../../src/drivers/types.js';
 import { driverJobStore } from '../../src/jobs/store.js';
 import { uniqueBucketName } from '../contract/fixture.js';
 import { childDriver, type KillChildConfig } from '../support/kill-child.js';
+import { all } from '../support/resume.js';
 import { destroyBucket, makeS3Client, s3Config } from '../support/s3-env.js';
 import { seededRandom as prng } from '../support/seeded-random.js';
 import { gzipTest, pythonTarMembers } from '../support/tar-readers.js';
@@ -72,12 +73,6 @@ function runChild(config: KillChildConfig, killAfterMs?: number): Promise<Run> {
       else resolve({ id, ms: Date.now() - started, done });
     });
   });
-}
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
 }
 
 async function read(driver: StorageDriver, bucket: string, key: string): Promise<Buffer> {

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { concatBytes } from '../../drivers/body.js';
 import type { TarCheckpoint } from '../../engine/tar/index.js';
 import { fromBase64, toBase64 } from '../../engine/zip/central.js';
 import type { ZipCheckpoint } from '../../engine/zip/index.js';
@@ -31,8 +32,22 @@ export interface PackSettings {
   readonly prefetchBytes: number;
   readonly maxArchiveBytes: number;
   readonly maxEntries: number;
+  /** Largest exactly-predicted archive written by one streamed PUT; 0 for multipart always. */
   readonly maxSinglePutBytes: number;
+  /** The preferred part size (raised to the store's minimum and to what the archive's upper bound needs). */
   readonly partSize: number;
+}
+
+/** The settings a checkpoint keeps: those of `s`, without the time budget (a function does not serialise). */
+export function packSettingsOf(s: PackSettings): PackSettings {
+  return {
+    concurrency: s.concurrency,
+    prefetchBytes: s.prefetchBytes,
+    maxArchiveBytes: s.maxArchiveBytes,
+    maxEntries: s.maxEntries,
+    maxSinglePutBytes: s.maxSinglePutBytes,
+    partSize: s.partSize,
+  };
 }
 
 /** The object whose entry was being written at the checkpoint: resumed from `bodyOffset` only if unchanged. */
@@ -176,19 +191,12 @@ export async function loadPosition(
   let engine = p.engine;
   if (p.cdChunks && 'centralDirectory' in engine) {
     const parts: Uint8Array[] = [];
-    let total = 0;
     for (let i = 0; i < p.cdChunks.length; i++) {
       const b = await store.getBlob?.(jobId, `cd-${pad(i)}.bin`);
       if (!b || b.length !== p.cdChunks[i]) throw missing(jobId, `central directory (chunk ${i})`);
       parts.push(b);
-      total += b.length;
     }
-    const cd = new Uint8Array(total);
-    let at = 0;
-    for (const b of parts) {
-      cd.set(b, at);
-      at += b.length;
-    }
+    const cd = concatBytes(parts);
     engine = { ...engine, centralDirectory: toBase64(cd) };
   }
   const names: string[] = [...(p.names ?? [])];

@@ -19,7 +19,7 @@ import { assertResumable, RESUME_RUN_OPTION_KEYS, type ResumeRunOptions } from '
 import { startJob } from '../run-job.js';
 import type { JobRecord } from '../types.js';
 import { assertCommonOptions } from '../validate.js';
-import { isPackCheckpoint, loadPosition, PACK_CHECKPOINT_FORMAT } from './checkpoint.js';
+import { isPackCheckpoint, loadPosition, PACK_CHECKPOINT_FORMAT, packSettingsOf } from './checkpoint.js';
 import { toCosJobsDetail } from './cos.js';
 import { verifyResumable } from './resume.js';
 import { type CompressSettings, CompressTally, type PackResumeState, runCompress } from './run.js';
@@ -128,14 +128,7 @@ async function start(
     checkpoint: resumed?.state?.checkpoint ?? {
       format: PACK_CHECKPOINT_FORMAT,
       version: 1,
-      settings: {
-        concurrency: settings.concurrency,
-        prefetchBytes: settings.prefetchBytes,
-        maxArchiveBytes: settings.maxArchiveBytes,
-        maxEntries: settings.maxEntries,
-        maxSinglePutBytes: settings.maxSinglePutBytes,
-        partSize: settings.partSize,
-      },
+      settings: packSettingsOf(settings),
     },
     pending: resumed?.state ? resumed.record.pending : undefined,
     run: (ctx) => runCompress(context.driver, options, settings, ctx, tally, store, resumed?.state),

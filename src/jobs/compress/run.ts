@@ -43,6 +43,7 @@ import {
   type PackPosition,
   type PackSettings,
   type PinnedEntry,
+  packSettingsOf,
 } from './checkpoint.js';
 import { entryInProgress, fingerprint, skipConsumed } from './resume.js';
 import { type SelectedItem, selectItems } from './select.js';
@@ -57,15 +58,7 @@ export const MAX_ERROR_FILES = 1000;
 
 const CONTENT_TYPES = { zip: 'application/zip', tar: 'application/x-tar', 'tar.gz': 'application/gzip' } as const;
 
-export interface CompressSettings {
-  readonly concurrency: number;
-  readonly prefetchBytes: number;
-  readonly maxArchiveBytes: number;
-  readonly maxEntries: number;
-  /** Largest exactly-predicted archive written by one streamed PUT; 0 for multipart always. */
-  readonly maxSinglePutBytes: number;
-  /** The preferred part size (raised to the store's minimum and to what the archive's upper bound needs). */
-  readonly partSize: number;
+export interface CompressSettings extends PackSettings {
   readonly deadline?: Deadline | undefined;
   readonly deadlineReserveMs?: number | undefined;
 }
@@ -144,14 +137,7 @@ export async function runCompress(
   const select = () => selectItems(driver, options.bucket, config, signal);
   const clock = new DeadlineClock(settings.deadline, settings.deadlineReserveMs);
   const resumable = !driver.capabilities.equalParts;
-  const packSettings: PackSettings = {
-    concurrency: settings.concurrency,
-    prefetchBytes: settings.prefetchBytes,
-    maxArchiveBytes: settings.maxArchiveBytes,
-    maxEntries: settings.maxEntries,
-    maxSinglePutBytes: settings.maxSinglePutBytes,
-    partSize: settings.partSize,
-  };
+  const packSettings = packSettingsOf(settings);
   let checkpoint: PackCheckpoint = resume?.checkpoint ?? {
     format: PACK_CHECKPOINT_FORMAT,
     version: 1,
@@ -527,6 +513,7 @@ export async function runCompress(
             saving = saving.then(pump);
           }
         },
+        // After the saves queued before it, so that it reads (and keeps) the newest durable upload state.
         onCompleting: (state, size) =>
           saving.then(() =>
             save({

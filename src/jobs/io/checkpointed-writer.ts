@@ -22,6 +22,7 @@
  * @module
  */
 
+import { concatBytes } from '../../drivers/body.js';
 import type { StorageDriver, WriteAttributes } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
 import { abortError } from '../../internal/abort.js';
@@ -76,17 +77,6 @@ export interface CheckpointedWriteResult {
   readonly versionId?: string | undefined;
   readonly size: number;
   readonly parts: number;
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]?.length === total) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 export async function writeCheckpointed<M>(
@@ -178,7 +168,7 @@ export async function writeCheckpointed<M>(
   };
 
   const cut = async (): Promise<void> => {
-    const data = concat(buffer, buffered);
+    const data = concatBytes(buffer, buffered);
     buffer = [];
     buffered = 0;
     await send(data);
@@ -186,7 +176,7 @@ export async function writeCheckpointed<M>(
   // No checkpoint for 2 parts: send the first part's worth, and keep the rest, so that the next checkpoint finds
   // at least a part buffered and can end a part there.
   const cutFront = async (): Promise<void> => {
-    const all = concat(buffer, buffered);
+    const all = concatBytes(buffer, buffered);
     const rest = all.subarray(o.partSize);
     buffer = [rest];
     buffered = rest.length;
@@ -239,7 +229,7 @@ export async function writeCheckpointed<M>(
     }
     if (!session) {
       // The whole archive fits before the first cut: one atomic put.
-      const data = concat(buffer, buffered);
+      const data = concatBytes(buffer, buffered);
       const out = await withRetry(
         () => driver.put({ bucket, key, ...o.attributes, body: data, size: data.length, signal: local.signal }),
         { ...retry, signal: local.signal },

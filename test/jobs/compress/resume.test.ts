@@ -22,6 +22,7 @@ import type { FileCompressConfig } from '../../../src/jobs/compress/types.js';
 import { driverJobStore, memoryJobStore } from '../../../src/jobs/store.js';
 import type { JobStore } from '../../../src/jobs/types.js';
 import { simulateCrash } from '../../support/crash.js';
+import { all, partBudget } from '../../support/resume.js';
 import { gzipTest, pythonTarMembers } from '../../support/tar-readers.js';
 import { checkReaders, type ExpectedEntry, sevenZipTest, toTempFile } from '../../support/zip-readers.js';
 import { delay, spyDriver } from '../io/instrumented-driver.js';
@@ -45,12 +46,6 @@ async function makeDriver(kind: 'memory' | 'fs'): Promise<StorageDriver> {
   const root = await mkdtemp(join(tmpdir(), 'bucketjobs-pack-resume-'));
   dirs.push(root);
   return fsDriver({ root, capabilities });
-}
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
 }
 
 async function bytesOf(driver: StorageDriver, key: string): Promise<Buffer> {
@@ -83,12 +78,6 @@ async function expectClean(driver: StorageDriver, output: string | undefined, st
   const keys = (await all(driver.list({ bucket: OUT }))).map((e) => (e.type === 'object' ? e.key : e.prefix));
   expect(keys.filter((k) => !k.startsWith('.jobs/'))).toEqual(output === undefined ? [] : [output]);
   if (store && id) expect(await store.getBlob?.(id, 'cd-00000.bin')).toBeUndefined();
-}
-
-/** A deadline that lets `cuts` part boundaries pass, then says time is up. */
-function partBudget(cuts: number): () => number {
-  let asked = 0;
-  return () => (asked++ < cuts ? 3_600_000 : 0);
 }
 
 type Case = [string, FileCompressConfig['format'], FileCompressConfig['compression'], boolean];

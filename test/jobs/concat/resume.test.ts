@@ -22,6 +22,7 @@ import type { ConcatSource } from '../../../src/jobs/concat/types.js';
 import { memoryJobStore } from '../../../src/jobs/store.js';
 import type { JobStore } from '../../../src/jobs/types.js';
 import { simulateCrash } from '../../support/crash.js';
+import { all, partBudget } from '../../support/resume.js';
 import { spyDriver } from '../io/instrumented-driver.js';
 
 const B = 'src';
@@ -45,12 +46,6 @@ async function makeDriver(kind: 'memory' | 'fs', c: Partial<DriverCapabilities>)
   const root = await mkdtemp(join(tmpdir(), 'bucketjobs-concat-resume-'));
   dirs.push(root);
   return fsDriver({ root, capabilities: c });
-}
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
 }
 
 async function bytesOf(driver: StorageDriver, key: string): Promise<Uint8Array> {
@@ -79,12 +74,6 @@ async function expectClean(driver: StorageDriver, output: string | undefined) {
   expect(await all(driver.listMultipartUploads({ bucket: OUT }))).toEqual([]);
   const keys = (await all(driver.list({ bucket: OUT }))).map((e) => (e.type === 'object' ? e.key : e.prefix));
   expect(keys).toEqual(output === undefined ? [] : [output]);
-}
-
-/** A deadline that lets `parts` part boundaries pass, then says time is up. */
-function partBudget(parts: number): () => number {
-  let asked = 0;
-  return () => (asked++ < parts ? 3_600_000 : 0);
 }
 
 describe.each(['memory', 'fs'] as const)('concat resume on the %s driver', (kind) => {
