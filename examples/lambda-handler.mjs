@@ -14,15 +14,19 @@
 // rule AbortIncompleteMultipartUpload (docs/jobs/compress.md) as the backstop for a chain that is never continued.
 import { S3Client } from '@aws-sdk/client-s3';
 import { BucketJobsError, createClient, driverJobStore } from 'bucketjobs';
+import { fsDriver } from 'bucketjobs/drivers/fs';
 import { s3Driver } from 'bucketjobs/drivers/s3';
 
-// Created once per container, reused across invocations.
-const driver = s3Driver({ client: new S3Client({}) });
+// Created once per container, reused across invocations. BUCKETJOBS_FS_ROOT=/some/folder runs it locally on the fs
+// driver, without a cloud account (test/package/handlers.test.ts does this).
+const driver = process.env.BUCKETJOBS_FS_ROOT
+  ? fsDriver({ root: process.env.BUCKETJOBS_FS_ROOT })
+  : s3Driver({ client: new S3Client({}) });
 const clientFor = (bucket) =>
   createClient({ driver, jobStore: driverJobStore({ driver, bucket, prefix: '.bucketjobs/jobs/' }) });
 
 /** Stop starting parts when this much time is left: the parts in flight finish, and the checkpoint is saved. */
-const RESERVE_MS = 20_000;
+const RESERVE_MS = Number(process.env.BUCKETJOBS_RESERVE_MS ?? 20_000);
 
 export async function handler(event, context) {
   const outputBucket = event.outputBucket ?? event.bucket;

@@ -51,11 +51,11 @@ import {
 import { readZipDirectory, textCorpus } from './engine.js';
 
 const KiB = 1024;
-const SOURCE_PREFIX = 'src/';
+export const SOURCE_PREFIX = 'src/';
 /** A run that takes longer than this is stuck (s3-zip and archiver can stall without an error): it fails. */
 const RUN_TIMEOUT_MS = 10 * 60_000;
 
-interface Params extends ScenarioParams {
+export interface Params extends ScenarioParams {
   readonly count: number;
   readonly size: number;
   readonly data: 'text' | 'random';
@@ -113,7 +113,7 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: 
   );
 }
 
-async function seedSources(ctx: SeedContext, p: Params): Promise<Params> {
+export async function seedSources(ctx: SeedContext, p: Params): Promise<Params> {
   const client = ctx.client();
   const corpus = p.data === 'text' ? textCorpus(8 * MiB) : undefined;
   const md5s: Record<string, string> = {};
@@ -150,7 +150,7 @@ async function listKeys(client: S3Client, bucket: string, prefix: string): Promi
 }
 
 /** Module loading, credentials and the first connection are not part of the run. */
-async function warm(client: S3Client, ctx: RunContext<Params>): Promise<void> {
+export async function warm(client: S3Client, ctx: RunContext<Params>): Promise<void> {
   await client.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: keyOf(0, ctx.params) }));
 }
 
@@ -343,7 +343,7 @@ async function fullCheck(client: S3Client, bucket: string, key: string, sources:
   }
 }
 
-async function verify(ctx: VerifyContext<Params>): Promise<void> {
+export async function verify(ctx: VerifyContext<Params>): Promise<void> {
   const p = ctx.params;
   const client = ctx.client();
   if (ctx.contender === 'GET→PUT') {

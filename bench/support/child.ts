@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   if (!contender) throw new Error(`no contender ${job.contender} in ${scenario.name}`);
 
   const processes: ProcessFigures[] = [];
+  let calls = 0;
   const ctx: RunContext = {
     s3: job.s3,
     bucket: job.bucket,
@@ -73,10 +74,12 @@ async function main(): Promise<void> {
     run: job.run,
     client: (overrides) => s3Client(job.s3, overrides),
     async exec(command, args, options) {
-      processes.push(...(await timedPipeline([[command, ...args]], options)));
+      const call = calls++;
+      for (const p of await timedPipeline([[command, ...args]], options)) processes.push({ ...p, call });
     },
     async pipeline(stages, options) {
-      processes.push(...(await timedPipeline(stages, options)));
+      const call = calls++;
+      for (const p of await timedPipeline(stages, options)) processes.push({ ...p, call });
     },
   };
   const { prepare, run } = contender;

@@ -76,6 +76,13 @@ export function runInChild(job: ChildJob, onReady: () => void): Promise<ChildRes
   });
 }
 
+/** Stages of one call run at once, so their peaks add up; separate calls run in turn, so the largest call counts. */
+function peakOfCalls(processes: ChildResult['processes']): number {
+  const byCall = new Map<number, number>();
+  for (const p of processes) byCall.set(p.call ?? 0, (byCall.get(p.call ?? 0) ?? 0) + p.maxRssKiB);
+  return Math.max(0, ...byCall.values());
+}
+
 /** A run's figures from the child's result and the proxy's counters over the timed part. */
 export function figures(result: ChildResult, stats: ProxyStats | undefined): RunFigures {
   const cli = result.processes.length > 0;
@@ -84,7 +91,7 @@ export function figures(result: ChildResult, stats: ProxyStats | undefined): Run
   return {
     wallMs: result.wallMs,
     cpuMs: cli ? result.processes.reduce((sum, p) => sum + p.cpuMs, 0) : result.cpuMs,
-    peakRssKiB: cli ? result.processes.reduce((sum, p) => sum + p.maxRssKiB, 0) : result.maxRssKiB,
+    peakRssKiB: cli ? peakOfCalls(result.processes) : result.maxRssKiB,
     startRssKiB: cli ? undefined : result.startRssKiB,
     sentBytes: stats?.requestBytes,
     receivedBytes: stats?.responseBytes,

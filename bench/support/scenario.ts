@@ -65,6 +65,11 @@ export interface ProcessFigures {
   readonly wallMs: number;
   readonly cpuMs: number;
   readonly maxRssKiB: number;
+  /**
+   * Which `exec`/`pipeline` call of the run it came from: the stages of one call run at once (their peaks add up),
+   * calls run one after another (the run's peak is the largest call's).
+   */
+  readonly call?: number | undefined;
   readonly exitCode: number;
 }
 
