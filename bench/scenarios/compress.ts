@@ -382,7 +382,9 @@ export async function verify(ctx: VerifyContext<Params>): Promise<void> {
   if (want === undefined) {
     await fullCheck(client, bucket, key, sources);
     checked.set(`${p.compression}:${p.count}:${ctx.contender}`, length);
-  } else if (length !== want) {
+  } else if (p.compression === 'store' && length !== want) {
+    // A stored zip's length is fixed by its entries; a deflated one's may vary by a few bytes from run to run (where
+    // the parallel deflate and the part checkpoints flush), and its directory was checked above.
     throw new Error(`${ctx.contender}: ${length} bytes of output; its fully checked output had ${want}`);
   }
   process.stderr.write(
