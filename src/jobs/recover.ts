@@ -74,6 +74,8 @@ export interface AbandonedJob {
 
 export interface RecoverJobsResult {
   readonly abandoned: readonly AbandonedJob[];
+  /** Ended jobs whose resume blobs were still in the store (killed between the final save and the clean-up): deleted. */
+  readonly blobsSwept: readonly string[];
   /** Jobs resumed in this process: their handles (`await job.done()`). */
   readonly resumed: readonly { readonly jobId: string; readonly tag: JobTag; readonly job: unknown }[];
 }
@@ -184,7 +186,9 @@ export async function recoverJobs(
   for (const record of stale) {
     const last = record.heartbeat ?? Date.parse(record.startTime ?? record.creationTime);
     const why = `The job's process stopped: no heartbeat for ${Math.round((now - last) / 1000)} s`;
-    if (action === 'resume') {
+    // A job that died at its commit point has written everything: its output exists or is one request away.
+    // Abandoning it could mark a complete output Failed; resuming only makes or confirms the completion.
+    if (action === 'resume' || atCommitPoint(record)) {
       try {
         resumed.push({ jobId: record.jobId, tag: record.tag, job: await resume(record.jobId, staleAfterMs) });
         continue;
@@ -196,5 +200,27 @@ export async function recoverJobs(
     }
     abandoned.push(await abandonJob(context, record, why));
   }
-  return { abandoned, resumed };
+  return { abandoned, resumed, blobsSwept: await sweepBlobs(context) };
+}
+
+function atCommitPoint(record: JobRecord): boolean {
+  if (record.tag !== 'FileCompress' && record.tag !== 'Concat') return false;
+  return (record.checkpoint as { upload?: { completing?: unknown } } | undefined)?.upload?.completing === true;
+}
+
+/** Deletes the blobs of ended (or vanished) jobs; returns their ids. */
+async function sweepBlobs(context: ClientContext): Promise<string[]> {
+  const { store } = context;
+  if (!store.blobOwners || !store.deleteBlobs) return [];
+  const owners: string[] = [];
+  for await (const id of store.blobOwners()) owners.push(id);
+  const swept: string[] = [];
+  for (const id of owners) {
+    if (context.live.has(id)) continue;
+    const record = await store.load(id);
+    if (record && !TERMINAL_STATES.has(record.state)) continue;
+    await store.deleteBlobs(id);
+    swept.push(id);
+  }
+  return swept;
 }

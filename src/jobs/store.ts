@@ -28,6 +28,9 @@ export function memoryJobStore(options: { readonly maxJobs?: number } = {}): Job
     async deleteBlobs(jobId) {
       blobs.delete(jobId);
     },
+    async *blobOwners() {
+      yield* [...blobs.keys()];
+    },
     async save(record) {
       records.set(record.jobId, structuredClone(record));
       // Maps keep insertion order, and jobs are saved first when created: the first key is the oldest job.
@@ -120,6 +123,12 @@ export function driverJobStore(options: DriverJobStoreOptions): JobStore {
       });
     },
     load: (jobId) => read(keyOf(jobId)),
+    async *blobOwners() {
+      // One listing with the delimiter: each job's blob folder is one prefix entry.
+      for await (const entry of driver.list({ bucket, prefix, delimiter: '/' })) {
+        if (entry.type === 'prefix') yield entry.prefix.slice(prefix.length, -1);
+      }
+    },
     async *list(opts = {}) {
       const startAfter = opts.after === undefined ? undefined : keyOf(opts.after);
       // The delimiter folds each job's blob folder into one prefix entry, skipped here.

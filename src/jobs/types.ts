@@ -222,6 +222,11 @@ export interface JobStore {
   getBlob?(jobId: string, name: string): Promise<Uint8Array | undefined>;
   /** Delete every blob of a job (when it ends). */
   deleteBlobs?(jobId: string): Promise<void>;
+  /**
+   * The ids of the jobs that have blobs, in any order: `recoverJobs` deletes those of ended jobs (a process killed
+   * between a job's final save and its `deleteBlobs` leaves them).
+   */
+  blobOwners?(): AsyncIterable<string>;
 }
 
 /** What a job store keeps: the detail plus bookkeeping. */

@@ -13,6 +13,7 @@ import { assertKnownKeys, optionKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
 import { assertDeadline, TIME_BUDGET_KEYS, type TimeBudgetOptions } from '../deadline.js';
 import type { Job } from '../job.js';
+import { cleanPending } from '../recover.js';
 import { assertResumable, RESUME_RUN_OPTION_KEYS, type ResumeRunOptions } from '../resume.js';
 import { startJob } from '../run-job.js';
 import { COMMON_JOB_KEYS, type CommonJobOptions, type JobDetail, type JobRecord } from '../types.js';
@@ -120,7 +121,7 @@ async function start(
   context: ClientContext,
   options: ConcatOptions,
   settings: ConcatSettings,
-  resumed?: { record: JobRecord; checkpoint: ConcatCheckpoint; sources: ResolvedSource[] },
+  resumed?: { record: JobRecord; checkpoint?: ConcatCheckpoint; sources?: ResolvedSource[] },
 ): Promise<ConcatJob> {
   const tally = new ConcatTally();
   const { store } = context;
@@ -147,9 +148,11 @@ async function start(
     progressIntervalMs: options.progressIntervalMs,
     resume: resumed && { jobId: resumed.record.jobId, creationTime: resumed.record.creationTime },
     checkpoint: first,
-    pending: resumed?.record.pending,
+    // A restart (no checkpoint to go on) has cleaned up what the record named.
+    pending: resumed?.checkpoint ? resumed.record.pending : undefined,
     run: async (ctx) => {
-      const resume = resumed && { checkpoint: resumed.checkpoint, sources: resumed.sources };
+      const resume = resumed?.checkpoint &&
+        resumed.sources && { checkpoint: resumed.checkpoint, sources: resumed.sources };
       return runConcat(
         context.driver,
         options,
@@ -190,15 +193,16 @@ export async function resumeConcatJob(
   if (!isConcatCheckpoint(checkpoint)) {
     throw new BucketJobsError(ErrorCode.Conflict, `Job ${record.jobId} has no concat checkpoint to resume from`);
   }
-  if (checkpoint.sources === undefined) {
+  const op = record.operation as ConcatOperation;
+  if (checkpoint.sources === undefined && op.sources === undefined && op.sourceCount > 0) {
     throw new BucketJobsError(
       ErrorCode.Conflict,
-      `Job ${record.jobId} stopped before it had read its sources, and wrote nothing; start it again`,
+      `Job ${record.jobId} stopped before it had read its sources, and wrote nothing; its record does not keep ` +
+        `more than ${ECHOED_SOURCES} inline sources, so start it again with them`,
     );
   }
   assertCommonOptions(options);
   assertDeadline(options.deadline);
-  const op = record.operation as ConcatOperation;
   const settings: ConcatSettings = {
     ...checkpoint.settings,
     concurrency: intOption('concurrency', concurrency, 1, checkpoint.settings.concurrency),
@@ -217,6 +221,14 @@ export async function resumeConcatJob(
     onProgress: options.onProgress,
     progressIntervalMs: options.progressIntervalMs,
   };
+  if (checkpoint.sources === undefined) {
+    // It stopped before it had read its sources (so before any part): start over under the same id, from the
+    // sources its record keeps, after removing any upload it had opened.
+    await cleanPending(context, record);
+    await context.store.deleteBlobs?.(record.jobId).catch(() => {});
+    const again: ConcatOptions = { ...resumedOptions, sources: op.sources, sourceConfigList: op.sourceConfigList };
+    return start(context, again, settings, { record });
+  }
   const sources = await loadSources(context.store, record.jobId, checkpoint.sources);
   await assertSourcesUnchanged(context.driver, sources, options.signal ?? new AbortController().signal);
   return start(context, resumedOptions, settings, { record, checkpoint, sources });

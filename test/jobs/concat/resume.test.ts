@@ -124,6 +124,37 @@ describe.each(['memory', 'fs'] as const)('concat resume on the %s driver', (kind
     expect(await store.getBlob?.(id, 'sources.json')).toBeUndefined();
   });
 
+  it('starts over under the same id when it crashed before it had saved its sources', async () => {
+    let job: ConcatJob | undefined;
+    let armed = true;
+    const spy = spyDriver(await makeDriver(kind, caps()), {
+      before: (op) => {
+        // The sources are read (HEAD) before they are saved: a crash there leaves nothing to continue from.
+        if (op === 'head' && armed && job) {
+          armed = false;
+          simulateCrash(job as never);
+        }
+      },
+    });
+    const { driver } = spy;
+    const { sources, expected } = await seed(driver);
+    const store = memoryJobStore();
+    job = await createClient({ driver, jobStore: store }).concatObjects({
+      sources,
+      output: { bucket: OUT, key: 'joined.bin' },
+    });
+    const id = job.id;
+    await expect(job.done()).rejects.toMatchObject({ code: 'Aborted' });
+    const record = await store.load(id);
+    expect(record?.state).toBe('Running');
+    expect((record?.checkpoint as { sources?: unknown } | undefined)?.sources).toBeUndefined();
+    const resumed = await createClient({ driver, jobStore: store }).resumeJob<ConcatJob>(id, { staleAfterMs: 0 });
+    expect(resumed.id).toBe(id);
+    expect((await resumed.done()).state).toBe('Success');
+    expect(sha(await bytesOf(driver, 'joined.bin'))).toBe(expected);
+    await expectClean(driver, 'joined.bin');
+  });
+
   it('resumes after a crash mid-upload, re-sending at most the parts that were in flight', async () => {
     let crashAt = Number.POSITIVE_INFINITY;
     let job: ConcatJob | undefined;
