@@ -5,6 +5,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'engine/index': 'src/engine/index.ts',
+    aws: 'src/aws.ts',
     'drivers/memory': 'src/drivers/memory.ts',
     'drivers/fs': 'src/drivers/fs.ts',
     'drivers/s3': 'src/drivers/s3.ts',

@@ -35,7 +35,7 @@ describe('built package', () => {
   it('declares sideEffects false, Node >= 20, and types first in every export entry', () => {
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.engines.node).toBe('>=20');
-    expect(subpaths.sort()).toEqual(['.', './drivers/fs', './drivers/memory', './drivers/s3', './engine']);
+    expect(subpaths.sort()).toEqual(['.', './aws', './drivers/fs', './drivers/memory', './drivers/s3', './engine']);
     for (const p of subpaths) {
       const entry = pkg.exports[p] as { import: Record<string, string>; require: Record<string, string> };
       for (const cond of [entry.import, entry.require]) {

@@ -346,7 +346,7 @@ class Task {
 
   async invoke(fn: InvokeFunction): Promise<Outcome> {
     const { attempts, baseDelayMs, maxDelayMs } = this.env.retry;
-    const taskId = `${this.env.jobId}-${this.row.index}`;
+    const taskId = this.row.taskId ?? `${this.env.jobId}-${this.row.index}`;
     for (let attempt = 1; ; attempt++) {
       if (this.signal.aborted) throw abortError(this.signal, this.ref);
       let result: InvokeResult | undefined;

@@ -335,7 +335,10 @@ function keyRule(c: Record<string, unknown>): KeyRule {
   return { mode: 'replace', from, to: target };
 }
 
-function operationPlan(op: BatchOperation, caps: DriverCapabilities): { plan: OperationPlan; invoke?: InvokeFunction } {
+export function planOperation(
+  op: BatchOperation,
+  caps: DriverCapabilities,
+): { plan: OperationPlan; invoke?: InvokeFunction } {
   const kind = onlyKey(
     op,
     ['copy', 'restore', 'putTagging', 'deleteTagging', 'delete', 'invoke'] as const,
@@ -518,7 +521,7 @@ export function planBatch(o: BatchJobOptions, caps: DriverCapabilities): { plan:
   assertKnownKeys(o, BATCH_JOB_OPTION_KEYS, '', o);
   const report = reportPlan(o.report);
   const manifest = manifestPlan(o.manifest, report !== undefined);
-  const { plan: operation, invoke } = operationPlan(o.operation, caps);
+  const { plan: operation, invoke } = planOperation(o.operation, caps);
   assertCommonOptions(o);
   if (o.description !== undefined && (typeof o.description !== 'string' || o.description.length > 256)) {
     throw invalid('description must be a string of at most 256 characters');
@@ -551,7 +554,7 @@ export function resumeOperation(
     }
     return undefined;
   }
-  const { plan: again, invoke } = operationPlan(given, caps);
+  const { plan: again, invoke } = planOperation(given, caps);
   if (JSON.stringify(again) !== JSON.stringify(plan.operation)) {
     throw new BucketJobsError(
       ErrorCode.Conflict,

@@ -1,0 +1,18 @@
+/**
+ * `bucketjobs/aws`: the handlers that AWS's own distributed engines call. `s3BatchHandler` runs one bucketjobs batch
+ * operation per task of an S3 Batch Operations `LambdaInvoke` job. Loads no AWS SDK: the driver you pass does the
+ * I/O.
+ *
+ * @module
+ */
+
+export {
+  type S3BatchEvent,
+  type S3BatchHandlerOptions,
+  type S3BatchJobInfo,
+  type S3BatchResponse,
+  type S3BatchResultCode,
+  type S3BatchTask,
+  type S3BatchTaskResult,
+  s3BatchHandler,
+} from './aws/s3-batch.js';
