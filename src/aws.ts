@@ -1,11 +1,20 @@
 /**
  * `bucketjobs/aws`: the handlers that AWS's own distributed engines call. `s3BatchHandler` runs one bucketjobs batch
- * operation per task of an S3 Batch Operations `LambdaInvoke` job. Loads no AWS SDK: the driver you pass does the
- * I/O.
+ * operation per task of an S3 Batch Operations `LambdaInvoke` job; `distributedMapHandler` runs it over the items of
+ * one Step Functions Distributed Map child execution. Loads no AWS SDK: the driver you pass does the I/O.
  *
  * @module
  */
 
+export {
+  DistributedMapError,
+  type DistributedMapEvent,
+  type DistributedMapHandlerOptions,
+  type DistributedMapItem,
+  type DistributedMapItemResult,
+  type DistributedMapResult,
+  distributedMapHandler,
+} from './aws/distributed-map.js';
 export {
   type S3BatchEvent,
   type S3BatchHandlerOptions,

@@ -78,9 +78,10 @@ describe('built package', () => {
       `const l = await import('./examples/lambda-handler.mjs');
        const s = await import('./examples/scf-handler.mjs');
        const f = await import('./examples/fc-handler.mjs');
-       console.log(typeof l.handler, typeof s.main_handler, typeof f.handler);`,
+       const a = await import('./examples/aws-handlers.mjs');
+       console.log(typeof l.handler, typeof s.main_handler, typeof f.handler, typeof a.s3Batch, typeof a.distributedMap);`,
     ]);
-    expect(out.trim()).toBe('function function function');
+    expect(out.trim()).toBe('function function function function function');
   });
 
   it('ships every file that its docs, links and source maps point at', () => {
