@@ -21,13 +21,12 @@
 
 import type { StorageDriver } from '../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../errors.js';
-import { checkInt } from '../internal/validate.js';
 import type { ManifestRow } from '../jobs/batch/manifest.js';
-import { type Outcome, runTask, type UploadRef } from '../jobs/batch/operations.js';
-import { DEFAULT_TASK_BASE_DELAY_MS, DEFAULT_TASK_MAX_DELAY_MS, planOperation } from '../jobs/batch/options.js';
+import type { Outcome } from '../jobs/batch/operations.js';
 import { BATCH_JOB_OPTION_KEYS, type BatchOperation, type BatchRetryOptions } from '../jobs/batch/types.js';
 import { percentDecode } from '../jobs/util/object-url.js';
 import { assertKnownKeys, type KeyRule, optionKeys } from '../options.js';
+import { handlerSettings, type ResultCode, resultCodeOf, runRows } from './tasks.js';
 
 /** One item as an ItemReader gives it: a listObjectsV2 object, a CSV row with headers, or a JSON object. */
 export type DistributedMapItem = Readonly<Record<string, unknown>>;
@@ -41,7 +40,7 @@ export interface DistributedMapItemResult {
   readonly bucket: string;
   readonly key: string;
   readonly versionId?: string | undefined;
-  readonly status: 'Succeeded' | 'TemporaryFailure' | 'PermanentFailure';
+  readonly status: ResultCode;
   /** Empty on success. */
   readonly errorCode: string;
   readonly httpStatus: string;
@@ -86,7 +85,6 @@ const OPTION_KEYS = optionKeys<DistributedMapHandlerOptions>()({
 
 /** Step Functions keeps at most 32,768 characters of an error's cause. */
 const MAX_CAUSE = 32_000;
-const TEMPORARY: ReadonlySet<string> = new Set([ErrorCode.Throttled, ErrorCode.Unavailable, 'TemporaryFailure']);
 
 /**
  * What the handler throws: its `name` is what a state machine's `Retry` and `Catch` match (`ErrorEquals`), and
@@ -146,21 +144,10 @@ export function distributedMapHandler(
   options: DistributedMapHandlerOptions,
 ): (event: DistributedMapEvent) => Promise<DistributedMapResult> {
   assertKnownKeys(options, OPTION_KEYS);
-  if (typeof options.driver?.get !== 'function') throw new TypeError('distributedMapHandler: driver must be a driver');
-  checkInt('concurrency', options.concurrency, 1);
-  checkInt('retry.attempts', options.retry?.attempts, 1);
+  const settings = handlerSettings<Readonly<Record<string, unknown>>>('distributedMapHandler', options);
   if (options.failOn !== undefined && options.failOn !== 'any' && options.failOn !== 'none') {
     throw new BucketJobsError(ErrorCode.InvalidArgument, `failOn must be 'any' or 'none'`);
   }
-  const { driver } = options;
-  const retry = {
-    attempts: options.retry?.attempts ?? 3,
-    baseDelayMs: options.retry?.baseDelayMs ?? DEFAULT_TASK_BASE_DELAY_MS,
-    maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_TASK_MAX_DELAY_MS,
-  };
-  const concurrency = options.concurrency ?? 8;
-  const fixed =
-    typeof options.operation === 'function' ? undefined : planOperation(options.operation, driver.capabilities);
 
   return async (event) => {
     if (typeof event !== 'object' || event === null) {
@@ -171,30 +158,11 @@ export function distributedMapHandler(
     const input = (batched ? (event as { BatchInput?: Record<string, unknown> }).BatchInput : undefined) ?? {};
     const bucket = typeof input.bucket === 'string' ? input.bucket : options.bucket;
     // A wrong operation is the state machine's error, not an item's: it fails the execution at once.
-    const planned =
-      fixed ??
-      planOperation(
-        (options.operation as (i: Readonly<Record<string, unknown>>) => BatchOperation)(input),
-        driver.capabilities,
-      );
-    const env = {
-      driver,
-      jobId: typeof input.jobId === 'string' ? input.jobId : 'distributed-map',
-      retry,
-      invoke: planned.invoke,
-      uploads: { add: async (_ref: UploadRef) => {}, remove: (_ref: UploadRef) => {} },
-    };
-    const signal = new AbortController().signal;
-    const results: DistributedMapItemResult[] = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) {
-        const i = next++;
-        const row = rowOf(items[i] as DistributedMapItem, i, bucket, options.keysEncoded === true);
-        results[i] = resultOf(row, await runTask(planned.plan, row, env, signal));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    const planned = settings.plan(input);
+    const rows = items.map((item, i) => rowOf(item, i, bucket, options.keysEncoded === true));
+    const jobId = typeof input.jobId === 'string' ? input.jobId : 'distributed-map';
+    const outcomes = await runRows(settings, planned, jobId, rows);
+    const results = outcomes.map((o, i) => resultOf(rows[i] as ManifestRow, o));
     const failed = results.filter((r) => r.status !== 'Succeeded').length;
     const result = { succeeded: results.length - failed, failed, results };
     if (failed > 0 && options.failOn !== 'none') {
@@ -206,13 +174,11 @@ export function distributedMapHandler(
 }
 
 function resultOf(row: ManifestRow, o: Outcome): DistributedMapItemResult {
-  const status =
-    o.status === 'succeeded' ? 'Succeeded' : TEMPORARY.has(o.errorCode) ? 'TemporaryFailure' : 'PermanentFailure';
   return {
     bucket: row.bucket,
     key: row.key,
     ...(row.versionId === undefined ? {} : { versionId: row.versionId }),
-    status,
+    status: resultCodeOf(o),
     errorCode: o.errorCode,
     httpStatus: o.httpStatus,
     message: o.message,

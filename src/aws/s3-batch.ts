@@ -16,26 +16,14 @@
 
 import type { StorageDriver } from '../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../errors.js';
-import { checkInt } from '../internal/validate.js';
 import type { ManifestRow } from '../jobs/batch/manifest.js';
-import { runTask, type UploadRef } from '../jobs/batch/operations.js';
-import {
-  DEFAULT_TASK_BASE_DELAY_MS,
-  DEFAULT_TASK_MAX_DELAY_MS,
-  type OperationPlan,
-  planOperation,
-} from '../jobs/batch/options.js';
-import {
-  BATCH_JOB_OPTION_KEYS,
-  type BatchOperation,
-  type BatchRetryOptions,
-  type InvokeFunction,
-} from '../jobs/batch/types.js';
+import { BATCH_JOB_OPTION_KEYS, type BatchOperation, type BatchRetryOptions } from '../jobs/batch/types.js';
 import { percentDecode } from '../jobs/util/object-url.js';
 import { assertKnownKeys, type KeyRule, optionKeys } from '../options.js';
+import { handlerSettings, type ResultCode, resultCodeOf, runRows } from './tasks.js';
 
 /** S3 Batch's result codes. */
-export type S3BatchResultCode = 'Succeeded' | 'TemporaryFailure' | 'PermanentFailure';
+export type S3BatchResultCode = ResultCode;
 
 /**
  * One task of the event. `@types/aws-lambda`'s `S3BatchEventTask` has the 1.0 fields only; 2.0 gives `s3Bucket` (a
@@ -97,13 +85,7 @@ export interface S3BatchHandlerOptions {
    * retries the task itself).
    * @default { attempts: 3, baseDelayMs: 200, maxDelayMs: 20000 }
    */
-  readonly retry?:
-    | {
-        readonly attempts?: number | undefined;
-        readonly baseDelayMs?: number | undefined;
-        readonly maxDelayMs?: number | undefined;
-      }
-    | undefined;
+  readonly retry?: BatchRetryOptions | undefined;
   /**
    * Tasks of one event run at once (S3 Batch sends one task per invocation today; the schema allows more).
    * @default 8
@@ -127,26 +109,29 @@ const OPTION_KEYS = optionKeys<S3BatchHandlerOptions>()({
 });
 
 const RESULT_CODES: ReadonlySet<string> = new Set(['Succeeded', 'TemporaryFailure', 'PermanentFailure']);
-/** Failures a retry of the same task may fix. */
-const TEMPORARY: ReadonlySet<string> = new Set([ErrorCode.Throttled, ErrorCode.Unavailable, 'TemporaryFailure']);
 
-/** The bucket of a task: the 2.0 name, or the last part of the 1.0 ARN (`arn:aws:s3:::bucket`). */
-export function taskBucket(task: S3BatchTask): string {
+/** The bucket of a task: the 2.0 name, or the last part of the 1.0 ARN (`arn:aws:s3:::bucket`); undefined if neither. */
+function taskBucket(task: S3BatchTask): string | undefined {
   if (typeof task.s3Bucket === 'string' && task.s3Bucket !== '') return task.s3Bucket;
-  const arn = task.s3BucketArn ?? '';
-  const m = /^arn:[^:]+:s3:[^:]*:[^:]*:(.+)$/.exec(arn);
-  if (!m?.[1]) {
-    throw new BucketJobsError(ErrorCode.InvalidArgument, `Task ${task.taskId}: no s3Bucket and no s3BucketArn`);
-  }
-  return m[1];
+  return /^arn:[^:]+:s3:[^:]*:[^:]*:(.+)$/.exec(task.s3BucketArn ?? '')?.[1];
 }
 
-/** The task as a manifest row: bucket, decoded key, version. */
-export function taskRow(task: S3BatchTask, index: number): ManifestRow {
+/** The task as a manifest row: bucket, decoded key, version, S3's task id. */
+function taskRow(task: S3BatchTask, index: number): ManifestRow {
+  const bucket = taskBucket(task);
+  if (bucket === undefined) {
+    return {
+      index,
+      taskId: task.taskId,
+      bucket: '',
+      key: '',
+      error: `task ${task.taskId} has no s3Bucket or s3BucketArn`,
+    };
+  }
   return {
     index,
     taskId: task.taskId,
-    bucket: taskBucket(task),
+    bucket,
     key: percentDecode(task.s3Key),
     versionId: task.s3VersionId ?? undefined,
   };
@@ -178,81 +163,33 @@ function checkEvent(event: S3BatchEvent): void {
  */
 export function s3BatchHandler(options: S3BatchHandlerOptions): (event: S3BatchEvent) => Promise<S3BatchResponse> {
   assertKnownKeys(options, OPTION_KEYS);
-  if (typeof options.driver?.get !== 'function') throw new TypeError('s3BatchHandler: driver must be a driver');
-  checkInt('concurrency', options.concurrency, 1);
-  checkInt('retry.attempts', options.retry?.attempts, 1);
+  const settings = handlerSettings<S3BatchJobInfo>('s3BatchHandler', options);
   const treatMissingKeysAs = options.treatMissingKeysAs ?? 'PermanentFailure';
   if (!RESULT_CODES.has(treatMissingKeysAs)) {
     throw new BucketJobsError(ErrorCode.InvalidArgument, `treatMissingKeysAs must be one of ${[...RESULT_CODES]}`);
   }
-  const { driver } = options;
-  const retry = {
-    attempts: options.retry?.attempts ?? 3,
-    baseDelayMs: options.retry?.baseDelayMs ?? DEFAULT_TASK_BASE_DELAY_MS,
-    maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_TASK_MAX_DELAY_MS,
-  };
-  const concurrency = options.concurrency ?? 8;
-  // A fixed operation is checked once, when the handler is made (at the container's start).
-  const fixed =
-    typeof options.operation === 'function' ? undefined : planOperation(options.operation, driver.capabilities);
 
   return async (event) => {
     checkEvent(event);
     const job: S3BatchJobInfo = { id: event.job?.id ?? '', userArguments: event.job?.userArguments ?? {} };
-    let planned: { plan: OperationPlan; invoke?: InvokeFunction | undefined };
+    let planned: ReturnType<typeof settings.plan>;
     try {
-      planned =
-        fixed ??
-        planOperation((options.operation as (job: S3BatchJobInfo) => BatchOperation)(job), driver.capabilities);
+      planned = settings.plan(job);
     } catch (err) {
       // A wrong operation for this job's arguments fails every task for good, with the reason.
       const message = `The operation could not be planned: ${(err as Error)?.message ?? String(err)}`;
-      return respond(
-        event,
-        treatMissingKeysAs,
-        event.tasks.map((t) => result(t.taskId, 'PermanentFailure', message)),
-      );
+      const failed = event.tasks.map((t) => result(t.taskId, 'PermanentFailure', message));
+      return respond(event, treatMissingKeysAs, failed);
     }
-    const controller = new AbortController();
-    const env = {
-      driver,
-      jobId: job.id,
-      retry,
-      invoke: planned.invoke,
-      // A multipart copy that fails aborts its own upload. One cut off by the Lambda timeout stays for the bucket's
-      // AbortIncompleteMultipartUpload rule; S3 Batch's retry of the task starts a new one.
-      uploads: { add: async (_ref: UploadRef) => {}, remove: (_ref: UploadRef) => {} },
-    };
-    const results: S3BatchTaskResult[] = new Array(event.tasks.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < event.tasks.length) {
-        const i = next++;
-        const task = event.tasks[i] as S3BatchTask;
-        let row: ManifestRow;
-        try {
-          row = taskRow(task, i);
-        } catch (err) {
-          results[i] = result(task.taskId, 'PermanentFailure', (err as Error).message);
-          continue;
-        }
-        const outcome = await runTask(planned.plan, row, env, controller.signal);
-        const code: S3BatchResultCode =
-          outcome.status === 'succeeded'
-            ? 'Succeeded'
-            : TEMPORARY.has(outcome.errorCode)
-              ? 'TemporaryFailure'
-              : 'PermanentFailure';
-        const text =
-          outcome.status === 'succeeded' ||
-          outcome.errorCode === 'PermanentFailure' ||
-          outcome.errorCode === 'TemporaryFailure'
-            ? outcome.message
-            : `${outcome.errorCode}${outcome.httpStatus ? ` (${outcome.httpStatus})` : ''}: ${outcome.message}`;
-        results[i] = result(task.taskId, code, text);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, event.tasks.length) }, worker));
+    const rows = event.tasks.map(taskRow);
+    const outcomes = await runRows(settings, planned, job.id, rows);
+    const results = outcomes.map((o, i) => {
+      const text =
+        o.status === 'succeeded' || o.errorCode === 'PermanentFailure' || o.errorCode === 'TemporaryFailure'
+          ? o.message
+          : `${o.errorCode}${o.httpStatus ? ` (${o.httpStatus})` : ''}: ${o.message}`;
+      return result((event.tasks[i] as S3BatchTask).taskId, resultCodeOf(o), text);
+    });
     return respond(event, treatMissingKeysAs, results);
   };
 }

@@ -38,16 +38,19 @@ describe('distributedMapHandler under the Distributed Map stand-in', () => {
     }
     // One item that is not there: its child (items 240..250) fails for good.
     items.splice(245, 0, { Key: 'in/missing.txt', Size: 1 });
-    const run = await runDistributedMapLocally({
+    const map = {
       module: HANDLER,
       items,
       maxItemsPerBatch: 20,
       batchInput: { bucket: 'src', target: 'dst' },
       maxConcurrency: 4,
-      toleratedFailurePercentage: 10,
-      retry: { errorEquals: ['BucketJobs.TemporaryFailure'], maxAttempts: 2 },
       resultWriter: { driver, bucket: 'results', prefix: 'copy-results' },
       env: { BJ_DMAP_ROOT: root },
+    };
+    const run = await runDistributedMapLocally({
+      ...map,
+      toleratedFailurePercentage: 10,
+      retry: { errorEquals: ['BucketJobs.TemporaryFailure'], maxAttempts: 2 },
     });
     expect(run.status).toBe('SUCCEEDED');
     // A permanent failure is not retried: one attempt per child.
@@ -77,15 +80,7 @@ describe('distributedMapHandler under the Distributed Map stand-in', () => {
     }
 
     // The same run with no tolerance fails the map run.
-    const strict = await runDistributedMapLocally({
-      module: HANDLER,
-      items,
-      maxItemsPerBatch: 20,
-      batchInput: { bucket: 'src', target: 'dst' },
-      maxConcurrency: 4,
-      resultWriter: { driver, bucket: 'results', prefix: 'copy-results' },
-      env: { BJ_DMAP_ROOT: root },
-    });
+    const strict = await runDistributedMapLocally(map);
     expect(strict).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold' });
   }, 120_000);
 });

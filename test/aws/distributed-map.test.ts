@@ -16,6 +16,7 @@ import {
 import { memoryDriver } from '../../src/drivers/memory.js';
 import type { StorageDriver } from '../../src/drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../src/errors.js';
+import { failingCopy } from '../support/failing-driver.js';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '../fixtures/distributed-map', name), 'utf8')) as DistributedMapEvent;
@@ -89,24 +90,16 @@ describe('distributedMapHandler', () => {
 
   it('throws BucketJobs.TemporaryFailure when a retry may help (a store that stays unavailable)', async () => {
     const driver = await seeded();
-    let calls = 0;
-    const flaky: StorageDriver = Object.create(driver, {
-      copy: {
-        value: async () => {
-          calls++;
-          throw new BucketJobsError(ErrorCode.Throttled, 'SlowDown');
-        },
-      },
-    });
+    const flaky = failingCopy(driver, new BucketJobsError(ErrorCode.Throttled, 'SlowDown'));
     const handler = distributedMapHandler({
-      driver: flaky,
+      driver: flaky.driver,
       operation: copyToTarget,
       retry: { attempts: 2, baseDelayMs: 1 },
     });
     const err = (await handler(fixture('batch-list-objects.json')).catch((e: unknown) => e)) as DistributedMapError;
     expect(err.name).toBe('BucketJobs.TemporaryFailure');
     expect(err.results.every((r) => r.status === 'TemporaryFailure')).toBe(true);
-    expect(calls).toBe(6);
+    expect(flaky.calls()).toBe(6);
   });
 
   it('refuses misspelt options and items without a bucket, with reasons', async () => {

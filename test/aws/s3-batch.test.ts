@@ -14,6 +14,7 @@ import { type S3BatchEvent, s3BatchHandler } from '../../src/aws/s3-batch.js';
 import { memoryDriver } from '../../src/drivers/memory.js';
 import type { StorageDriver } from '../../src/drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../src/errors.js';
+import { failingCopy } from '../support/failing-driver.js';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '../fixtures/s3-batch', name), 'utf8')) as S3BatchEvent;
@@ -70,18 +71,10 @@ describe('s3BatchHandler', () => {
 
   it('a retryable driver error is TemporaryFailure, a missing object PermanentFailure', async () => {
     const driver = await seeded();
-    let calls = 0;
-    const flaky: StorageDriver = Object.create(driver, {
-      copy: {
-        value: async () => {
-          calls++;
-          throw new BucketJobsError(ErrorCode.Unavailable, 'SlowDown: the store is busy');
-        },
-      },
-    });
+    const flaky = failingCopy(driver, new BucketJobsError(ErrorCode.Unavailable, 'SlowDown: the store is busy'));
     const event = fixture('invoke-1.0.json');
     const handler = s3BatchHandler({
-      driver: flaky,
+      driver: flaky.driver,
       operation: { copy: { targetBucket: 'amzn-s3-demo-target' } },
       retry: { attempts: 2, baseDelayMs: 1 },
     });
@@ -91,7 +84,7 @@ describe('s3BatchHandler', () => {
       resultCode: 'TemporaryFailure',
       resultString: expect.stringMatching(/Unavailable/),
     });
-    expect(calls).toBe(2);
+    expect(flaky.calls()).toBe(2);
 
     const missing = await s3BatchHandler({ driver, operation: { copy: { targetBucket: 'amzn-s3-demo-target' } } })({
       ...event,
