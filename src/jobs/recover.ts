@@ -104,7 +104,7 @@ async function strayUploads(context: ClientContext, record: JobRecord): Promise<
   return found;
 }
 
-/** Aborts a record's pending uploads and deletes its pending objects; returns the counts and what stayed. */
+/** Aborts a record's pending uploads, deletes its pending objects and its resume blobs; returns the counts and what stayed. */
 export async function cleanPending(
   context: ClientContext,
   record: JobRecord,

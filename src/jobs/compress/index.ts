@@ -213,8 +213,8 @@ export async function resumeFileCompressJob(
   }
   if (!cp || !position) {
     // Nothing durable to continue: start over under the same id, leaving nothing of the first attempt behind.
+    // Aborts its uploads (named or stray), deletes its intermediates and its blobs.
     await cleanPending(context, record);
-    await context.store.deleteBlobs?.(record.jobId).catch(() => {});
     return start(context, resumedOptions, settings, { record });
   }
   const { engine, names } = await loadPosition(context.store, record.jobId, position);

@@ -224,8 +224,8 @@ export async function resumeConcatJob(
   if (checkpoint.sources === undefined) {
     // It stopped before it had read its sources (so before any part): start over under the same id, from the
     // sources its record keeps, after removing any upload it had opened.
+    // Aborts its uploads (named or stray), deletes its intermediates and its blobs.
     await cleanPending(context, record);
-    await context.store.deleteBlobs?.(record.jobId).catch(() => {});
     const again: ConcatOptions = { ...resumedOptions, sources: op.sources, sourceConfigList: op.sourceConfigList };
     return start(context, again, settings, { record });
   }
