@@ -45,6 +45,7 @@ export { Job } from './jobs/job.js';
 export type { ProgressUpdate } from './jobs/progress.js';
 export type { AbandonedJob, RecoverJobsOptions, RecoverJobsResult } from './jobs/recover.js';
 export type { JobContext } from './jobs/run-job.js';
+export * from './jobs/shards/index.js';
 export { type DriverJobStoreOptions, driverJobStore, memoryJobStore } from './jobs/store.js';
 export {
   type CallbackTarget,

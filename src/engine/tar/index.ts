@@ -13,4 +13,5 @@ export {
   type TarOptions,
   type TarSizeEntry,
   tarStream,
+  trailerLength,
 } from './writer.js';

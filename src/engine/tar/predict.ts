@@ -46,7 +46,7 @@ export function createTarSizePredictor(options?: TarOptions): TarSizePredictor {
     get count() {
       return count;
     },
-    size: () => total + trailerLength(total, o.blockingFactor),
+    size: () => total + (o.trailer ? trailerLength(total, o.blockingFactor) : 0),
   };
 }
 

@@ -56,6 +56,12 @@ export interface TarOptions {
   readonly checkpoint?: TarCheckpointOptions;
   /** Continue an archive from a checkpoint (with `duplicates: 'keep'`): see docs/engine/tar.md#checkpoints-and-resume. */
   readonly resume?: TarCheckpoint;
+  /**
+   * Write the end-of-archive blocks. `false` writes a fragment, the entries only, for an archive assembled from
+   * fragments written apart (parallel pack); the whole ends with `trailerLength` zero bytes (gzipped for tar.gz).
+   * @default true
+   */
+  readonly trailer?: boolean;
 }
 
 /** What an entry needs for the size prediction: everything but the body. */
@@ -70,6 +76,7 @@ export interface ResolvedTarOptions {
   readonly signal: AbortSignal | undefined;
   readonly checkpoint: TarCheckpointOptions | undefined;
   readonly resume: TarCheckpoint | undefined;
+  readonly trailer: boolean;
 }
 
 /** Least spacing of checkpoints, as the zip writer's. */
@@ -127,6 +134,8 @@ export function resolveTarOptions(options: TarOptions | undefined): ResolvedTarO
       throw new TypeError(`options.checkpoint.every must be an integer of at least ${MIN_TAR_CHECKPOINT_BYTES} bytes`);
     }
   }
+  if (o.trailer !== undefined && typeof o.trailer !== 'boolean')
+    throw new TypeError('options.trailer must be a boolean');
   const r = o.resume;
   if (r !== undefined) {
     if (typeof r !== 'object' || r === null || r.format !== TAR_CHECKPOINT_FORMAT) {
@@ -146,6 +155,7 @@ export function resolveTarOptions(options: TarOptions | undefined): ResolvedTarO
     signal: o.signal,
     checkpoint: cp,
     resume: r,
+    trailer: o.trailer !== false,
   };
 }
 
@@ -317,7 +327,7 @@ async function* tarChunks(
     void Promise.resolve(it.return?.()).catch(() => {});
   }
   throwIfAborted(o.signal);
-  yield new Uint8Array(trailerLength(offset, o.blockingFactor));
+  if (o.trailer) yield new Uint8Array(trailerLength(offset, o.blockingFactor));
 }
 
 function isMark(c: Uint8Array | Mark): c is Mark {

@@ -5,6 +5,7 @@
  * @module
  */
 
+export { type ZipDirectoryOptions, zipDirectory } from './directory.js';
 export type { ZipCheckpoint, ZipCheckpointEntry, ZipCheckpointOptions, ZipCompression, ZipOptions } from './options.js';
 export type { DataKind } from './plan.js';
 export { createZipSizePredictor, predictZipSize, type ZipSizeEntry, type ZipSizePredictor } from './predict.js';

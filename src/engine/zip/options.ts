@@ -106,6 +106,19 @@ export interface ZipOptions {
   readonly checkpoint?: ZipCheckpointOptions;
   /** Continue an archive from a checkpoint: see docs/engine/zip.md#resuming. */
   readonly resume?: ZipCheckpoint;
+  /**
+   * Write a fragment: the entries' local records only, without the central directory and end records, for an
+   * archive assembled from fragments written apart (parallel pack). Entry offsets count from the fragment's start;
+   * collect the records with `onEntry`, move them by the fragment's place in the archive and end it with
+   * `zipDirectory`.
+   * @default false
+   */
+  readonly fragment?: boolean;
+  /**
+   * Called once each entry is written (data and descriptor), with its final record: name, method, CRC-32, sizes
+   * and offset, everything the central directory holds. Plain JSON.
+   */
+  readonly onEntry?: (record: EntryRecord) => void;
 }
 
 /** Options after checking, with defaults applied. */
@@ -123,6 +136,8 @@ export interface ResolvedZipOptions {
   readonly signal: AbortSignal | undefined;
   readonly checkpoint: ZipCheckpointOptions | undefined;
   readonly resume: ZipCheckpoint | undefined;
+  readonly fragment: boolean;
+  readonly onEntry: ((record: EntryRecord) => void) | undefined;
 }
 
 export const DETERMINISTIC_EPOCH = new Date(Date.UTC(1980, 0, 1));
@@ -214,6 +229,10 @@ export function resolveZipOptions(options: ZipOptions | undefined): ResolvedZipO
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new TypeError('options.signal must be an AbortSignal');
   }
+  if (o.fragment !== undefined && typeof o.fragment !== 'boolean')
+    throw new TypeError('options.fragment must be a boolean');
+  if (o.onEntry !== undefined && typeof o.onEntry !== 'function')
+    throw new TypeError('options.onEntry must be a function');
   return {
     compression,
     level,
@@ -227,6 +246,8 @@ export function resolveZipOptions(options: ZipOptions | undefined): ResolvedZipO
     signal: o.signal,
     checkpoint: cp,
     resume: o.resume,
+    fragment: o.fragment === true,
+    onEntry: o.onEntry,
   };
 }
 

@@ -67,7 +67,10 @@ export function createZipSizePredictor(options?: ZipOptions): ZipSizePredictor {
     get count() {
       return count;
     },
-    size: () => offset + cdSize + endLength(count, cdSize, offset, opts.comment.length, opts.zip64Always),
+    size: () =>
+      opts.fragment
+        ? offset
+        : offset + cdSize + endLength(count, cdSize, offset, opts.comment.length, opts.zip64Always),
   };
 }
 

@@ -273,6 +273,7 @@ class ZipWriter {
     }
     checkFits(active);
     if (rec.descriptor) yield* this.out.push(dataDescriptor(rec));
+    this.opts.onEntry?.({ ...rec });
     this.#cd.append(centralHeader(rec, active.nameBytes, active.commentBytes, this.opts.zip64Always));
     this.#index++;
     if (this.checkpointDue()) yield* this.checkpoint(null);
@@ -280,6 +281,10 @@ class ZipWriter {
 
   async *#writeEnd(): AsyncGenerator<Uint8Array> {
     if (this.signal.aborted) throw this.signal.reason;
+    if (this.opts.fragment) {
+      yield* this.out.flush();
+      return;
+    }
     const cdOffset = this.out.offset;
     for (const chunk of this.#cd.chunks()) yield* this.out.push(chunk);
     yield* this.out.push(endRecords(this.#cd.count, this.#cd.size, cdOffset, this.opts.comment, this.opts.zip64Always));

@@ -16,9 +16,13 @@ import type { FileCompressConfig } from './types.js';
 
 type EntryItem = Exclude<SelectedItem, { kind: 'error' }>;
 
-/** The zipStream options of a job (without `signal`). Names are made unique before the writer sees them. */
-export function zipOptionsFor(config: FileCompressConfig): ZipOptions {
+/**
+ * The zipStream options of a job (without `signal`). Names are made unique before the writer sees them. A shard of
+ * a parallel pack writes a `fragment`.
+ */
+export function zipOptionsFor(config: FileCompressConfig, fragment = false): ZipOptions {
   return {
+    fragment,
     compression: config.compression ?? 'auto',
     level: levelForType(config.type ?? 'default'),
     password: config.password,
@@ -26,9 +30,10 @@ export function zipOptionsFor(config: FileCompressConfig): ZipOptions {
   };
 }
 
-/** The tarStream options of a job (without `signal`). */
-export function tarOptionsFor(config: FileCompressConfig): TarOptions {
+/** The tarStream options of a job (without `signal`); a shard of a parallel pack writes no end blocks. */
+export function tarOptionsFor(config: FileCompressConfig, fragment = false): TarOptions {
   return {
+    trailer: !fragment,
     gzip: config.format === 'tar.gz' ? { level: levelForType(config.type ?? 'default') } : false,
     duplicates: 'keep',
   };
@@ -64,14 +69,14 @@ export interface ArchiveSizer {
  * A sizer for the job's archive: exact for a stored zip (compression `'store'`, with or without a password) and a
  * plain tar; for `'auto'`/`'deflate'` zips and tar.gz it answers undefined from the start.
  */
-export function createArchiveSizer(config: FileCompressConfig): ArchiveSizer {
+export function createArchiveSizer(config: FileCompressConfig, fragment = false): ArchiveSizer {
   const predictable =
     config.format === 'tar' || (config.format === 'zip' && (config.compression ?? 'auto') === 'store');
   if (!predictable) return { add() {}, size: () => undefined };
   const predictor =
     config.format === 'zip'
-      ? createZipSizePredictor(zipOptionsFor(config))
-      : createTarSizePredictor(tarOptionsFor(config));
+      ? createZipSizePredictor(zipOptionsFor(config, fragment))
+      : createTarSizePredictor(tarOptionsFor(config, fragment));
   const names = jobNames(config);
   let broken = false;
   return {

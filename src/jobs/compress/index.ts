@@ -22,7 +22,13 @@ import { assertCommonOptions } from '../validate.js';
 import { isPackCheckpoint, loadPosition, PACK_CHECKPOINT_FORMAT, packSettingsOf } from './checkpoint.js';
 import { toCosJobsDetail } from './cos.js';
 import { verifyResumable } from './resume.js';
-import { type CompressSettings, CompressTally, type PackResumeState, runCompress } from './run.js';
+import {
+  type CompressSettings,
+  CompressTally,
+  type FragmentSettings,
+  type PackResumeState,
+  runCompress,
+} from './run.js';
 import { assertFlatten, selectorOf } from './select.js';
 import {
   FILE_COMPRESS_OPTION_KEYS,
@@ -42,7 +48,11 @@ function invalid(message: string): BucketJobsError {
 }
 
 /** Checks everything that can be checked without I/O; throws `InvalidArgument` (or a `TypeError` for wrong types). */
-function check(o: FileCompressOptions, context: ClientContext): CompressSettings {
+export function checkFileCompressOptions(
+  o: FileCompressOptions,
+  context: Pick<ClientContext, 'driver'>,
+  fragment?: FragmentSettings,
+): CompressSettings {
   if (typeof o !== 'object' || o === null) throw new TypeError('createFileCompressJob needs an options object');
   assertKnownKeys(o, FILE_COMPRESS_OPTION_KEYS, '', o);
   if (typeof o.bucket !== 'string') throw new TypeError('bucket must be a string: the bucket the sources are in');
@@ -64,7 +74,7 @@ function check(o: FileCompressOptions, context: ClientContext): CompressSettings
   if (c.duplicates !== undefined && !['error', 'rename', 'keep'].includes(c.duplicates)) {
     throw invalid(`config.duplicates must be 'error', 'rename' or 'keep', got ${JSON.stringify(c.duplicates)}`);
   }
-  selectorOf(c);
+  if (!fragment) selectorOf(c);
   assertFlatten(c);
   const ttl = o.downloadUrlExpiresIn;
   checkInt('downloadUrlExpiresIn', ttl, { min: 0, max: 604_800 });
@@ -83,6 +93,7 @@ function check(o: FileCompressOptions, context: ClientContext): CompressSettings
     prefetchBytes: intOption('prefetchBytes', o.prefetchBytes, 1, DEFAULT_PREFETCH_BYTES),
     maxArchiveBytes: intOption('maxArchiveBytes', o.maxArchiveBytes, 1, DEFAULT_MAX_ARCHIVE_BYTES),
     maxEntries: intOption('maxEntries', o.maxEntries, 1, DEFAULT_MAX_ENTRIES),
+    fragment,
   };
 }
 
@@ -103,7 +114,19 @@ export async function createFileCompressJob(
   context: ClientContext,
   options: FileCompressOptions,
 ): Promise<FileCompressJob> {
-  return start(context, options, check(options, context));
+  return start(context, options, checkFileCompressOptions(options, context));
+}
+
+/**
+ * A pack job that writes one shard's fragment of a parallel pack (src/jobs/shards): the items come from the shard's
+ * manifest instead of the config's selection.
+ */
+export async function createFragmentJob(
+  context: ClientContext,
+  options: FileCompressOptions,
+  fragment: FragmentSettings,
+): Promise<FileCompressJob> {
+  return start(context, options, checkFileCompressOptions(options, context, fragment));
 }
 
 async function start(
@@ -191,7 +214,7 @@ export async function resumeFileCompressJob(
     progressIntervalMs: options.progressIntervalMs,
   };
   const cp = isPackCheckpoint(record.checkpoint) ? record.checkpoint : undefined;
-  const base = check(resumedOptions, context);
+  const base = checkFileCompressOptions(resumedOptions, context);
   const settings: CompressSettings = {
     ...base,
     ...(cp ? cp.settings : {}),

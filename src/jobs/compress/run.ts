@@ -19,7 +19,7 @@ import { crc32 } from '../../engine/crc32.js';
 import type { ArchiveEntry } from '../../engine/entry.js';
 import type { NameRegistry } from '../../engine/names.js';
 import { type TarCheckpoint, tarStream } from '../../engine/tar/index.js';
-import { type ZipCheckpoint, zipStream } from '../../engine/zip/index.js';
+import { type EntryRecord, type ZipCheckpoint, zipStream } from '../../engine/zip/index.js';
 import { MIN_CHECKPOINT_BYTES } from '../../engine/zip/options.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { allowAbortListeners } from '../../internal/abort.js';
@@ -61,6 +61,16 @@ const CONTENT_TYPES = { zip: 'application/zip', tar: 'application/x-tar', 'tar.g
 export interface CompressSettings extends PackSettings {
   readonly deadline?: Deadline | undefined;
   readonly deadlineReserveMs?: number | undefined;
+  /** A shard of a parallel pack (src/jobs/shards): its items, and a fragment of the archive instead of a whole one. */
+  readonly fragment?: FragmentSettings | undefined;
+}
+
+/** How a shard of a parallel pack runs the pack job: see src/jobs/shards/run-shard.ts. */
+export interface FragmentSettings {
+  /** The shard's items, with the names, sizes and ETags of the plan; replaces the config's selection. */
+  readonly items: () => AsyncIterable<SelectedItem>;
+  /** Each zip entry's record, for the central directory the finisher writes. */
+  readonly onEntry?: ((record: EntryRecord) => void) | undefined;
 }
 
 /** The running tally, also reported as the partial result of a failed job. */
@@ -134,9 +144,10 @@ export async function runCompress(
   const ignoreError = config.ignoreError === true;
   // HEADs and GETs in flight (up to concurrency each), upload requests, and the writer: each listens on the signal.
   allowAbortListeners(signal, 3 * settings.concurrency + 3 * UPLOAD_CONCURRENCY + 16);
-  const select = () => selectItems(driver, options.bucket, config, signal);
+  const select = () => settings.fragment?.items() ?? selectItems(driver, options.bucket, config, signal);
   const clock = new DeadlineClock(settings.deadline, settings.deadlineReserveMs);
   const resumable = !driver.capabilities.equalParts;
+  const fragment = settings.fragment !== undefined;
   const packSettings = packSettingsOf(settings);
   let checkpoint: PackCheckpoint = resume?.checkpoint ?? {
     format: PACK_CHECKPOINT_FORMAT,
@@ -166,7 +177,7 @@ export async function runCompress(
       ignoreError,
       maxEntries: settings.maxEntries,
       signal,
-      sizer: settings.maxSinglePutBytes > 0 ? createArchiveSizer(config) : undefined,
+      sizer: settings.maxSinglePutBytes > 0 ? createArchiveSizer(config, settings.fragment !== undefined) : undefined,
     });
     if (s.entries === 0) {
       throw new BucketJobsError(
@@ -348,13 +359,14 @@ export async function runCompress(
     const cp = engine && { every: engine.every, onCheckpoint: engine.onCheckpoint };
     return config.format === 'zip'
       ? zipStream(entries, {
-          ...zipOptionsFor(config),
+          ...zipOptionsFor(config, fragment),
+          onEntry: settings.fragment?.onEntry,
           signal,
           checkpoint: cp,
           resume: engine?.resume as ZipCheckpoint | undefined,
         })
       : tarStream(entries, {
-          ...tarOptionsFor(config),
+          ...tarOptionsFor(config, fragment),
           signal,
           checkpoint: cp,
           resume: engine?.resume as TarCheckpoint | undefined,

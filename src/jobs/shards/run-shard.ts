@@ -1,0 +1,213 @@
+/**
+ * `runPackShard`: one shard of a parallel pack, on any worker. It writes the shard's entries as a fragment of the
+ * archive (a zip without its central directory, a tar without its end blocks, or one gzip member of tar entries)
+ * through the pack job's own machinery (prefetching, retries, one PUT or a multipart upload, cleanup on failure),
+ * then stores the shard's result, which marks it done.
+ *
+ * Idempotent: a shard already done is not written again; a shard whose earlier run was killed starts over (its
+ * multipart upload, if one was open, is aborted first). So the one retry a queue or a Map state makes is enough.
+ *
+ * @module
+ */
+
+import type { StorageDriver } from '../../drivers/types.js';
+import type { EntryRecord } from '../../engine/zip/index.js';
+import { BucketJobsError, ErrorCode } from '../../errors.js';
+import { intOption } from '../../internal/validate.js';
+import { assertKnownKeys } from '../../options.js';
+import { createFragmentJob, DEFAULT_CONCURRENCY } from '../compress/index.js';
+import type { SelectedItem } from '../compress/select.js';
+import type { FileCompressResult } from '../compress/types.js';
+import type { ClientContext } from '../context.js';
+import { withRetry } from '../io/retry.js';
+import { memoryJobStore } from '../store.js';
+import {
+  abortUploads,
+  deletePrefix,
+  fragmentKey,
+  manifestKey,
+  readJson,
+  resultKey,
+  shardPrefix,
+  workPrefixOf,
+} from './store.js';
+import {
+  type PackShardPlanRef,
+  type PackShardResult,
+  PLAN_FORMAT,
+  type PlanRecord,
+  RUN_PACK_SHARD_OPTION_KEYS,
+  type RunPackShardOptions,
+  type ShardEntry,
+} from './types.js';
+
+/** The stored form of a shard's result: with the zip records the finisher's central directory needs. */
+export interface StoredShardResult extends Omit<PackShardResult, 'reused'> {
+  readonly records?: readonly EntryRecord[] | undefined;
+}
+
+/** Reads and checks the plan. @throws `NotFound` when there is none; `InvalidArgument` for another object. */
+export async function loadPlan(driver: StorageDriver, ref: PackShardPlanRef, signal?: AbortSignal) {
+  if (typeof ref !== 'object' || ref === null || typeof ref.bucket !== 'string' || typeof ref.key !== 'string') {
+    throw new TypeError('plan must be { bucket, key }, as planPackShards returned it');
+  }
+  const workPrefix = workPrefixOf(ref.key);
+  const plan = await readJson<PlanRecord>(driver, ref.bucket, ref.key, signal);
+  if (!plan) {
+    throw new BucketJobsError(
+      ErrorCode.NotFound,
+      `No parallel pack plan at ${ref.bucket}/${ref.key}: it was never written, or the job finished or was cancelled`,
+      { ref },
+    );
+  }
+  if (plan.format !== PLAN_FORMAT || plan.version !== 1 || plan.workPrefix !== workPrefix) {
+    throw new BucketJobsError(ErrorCode.InvalidArgument, `${ref.bucket}/${ref.key} is not a parallel pack plan`);
+  }
+  return plan;
+}
+
+function itemOf(e: ShardEntry): SelectedItem {
+  const lastModified = new Date(e.lastModified);
+  if (e.kind === 'directory') return { kind: 'directory', name: e.name, lastModified };
+  return {
+    kind: 'object',
+    bucket: e.bucket,
+    key: e.key,
+    versionId: e.versionId,
+    name: e.name,
+    size: e.size,
+    etag: e.etag === '' ? undefined : e.etag,
+    lastModified,
+  };
+}
+
+/**
+ * Writes one shard of a parallel pack (`item.shard` of `item.plan`, as `planPackShards` listed it). Safe to run
+ * again: a shard already done resolves with `reused: true`, one killed half-way starts over.
+ *
+ * @throws {BucketJobsError} `NotFound` without the plan or the shard's manifest; `InvalidArgument` for a missing or
+ *   unexpected `password`; a source's error (unless the plan's `ignoreError`), retryable ones marked so.
+ * @example
+ * export const handler = async (item) => runPackShard(driver, item);
+ */
+export async function runPackShard(
+  driver: StorageDriver,
+  item: { readonly plan: PackShardPlanRef; readonly shard: number },
+  options: RunPackShardOptions = {},
+): Promise<PackShardResult> {
+  assertKnownKeys(options, RUN_PACK_SHARD_OPTION_KEYS);
+  const { signal, password } = options;
+  const plan = await loadPlan(driver, item?.plan, signal);
+  const shard = item.shard;
+  if (!Number.isInteger(shard) || shard < 0 || shard >= plan.shards.length) {
+    throw new BucketJobsError(
+      ErrorCode.InvalidArgument,
+      `shard must be 0..${plan.shards.length - 1} for this plan, got ${String(shard)}`,
+    );
+  }
+  if (plan.encrypted && password === undefined) {
+    throw new BucketJobsError(
+      ErrorCode.InvalidArgument,
+      'The plan packs an encrypted zip: give password to each shard',
+    );
+  }
+  if (!plan.encrypted && password !== undefined) {
+    throw new BucketJobsError(ErrorCode.InvalidArgument, 'The plan packs no encrypted zip: drop password');
+  }
+  const concurrency = intOption('concurrency', options.concurrency, 1, plan.concurrency ?? DEFAULT_CONCURRENCY);
+  const bucket = item.plan.bucket;
+  const { workPrefix } = plan;
+  const key = fragmentKey(workPrefix, shard);
+
+  const done = await readJson<StoredShardResult>(driver, bucket, resultKey(workPrefix, shard), signal);
+  if (done && (await fragmentIntact(driver, bucket, done, signal))) return publicResult(done, true);
+
+  // An earlier run of this shard that died left its upload open; nothing of it is reused.
+  await abortUploads(driver, bucket, shardPrefix(workPrefix, shard), signal);
+  const entries = await readJson<ShardEntry[]>(driver, bucket, manifestKey(workPrefix, shard), signal);
+  if (!entries) {
+    throw new BucketJobsError(ErrorCode.NotFound, `Shard ${shard} has no manifest in ${bucket}/${workPrefix}`);
+  }
+  let records: EntryRecord[] = [];
+  const context: ClientContext = { driver, store: memoryJobStore({ maxJobs: 1 }), live: new Map() };
+  const job = await createFragmentJob(
+    context,
+    {
+      bucket: plan.bucket,
+      output: { bucket, key },
+      config: { ...plan.config, password, duplicates: 'keep', flatten: 0 },
+      concurrency,
+      maxEntries: Math.max(1, entries.length),
+      maxArchiveBytes: plan.maxArchiveBytes,
+      downloadUrlExpiresIn: 0,
+      signal,
+    },
+    {
+      items: () =>
+        (async function* () {
+          for (const e of entries) yield itemOf(e);
+        })(),
+      onEntry: (record) => {
+        // A record at offset 0 starts the fragment: a pass that is run again (a failed single PUT) starts over.
+        if (record.offset === 0) records = [];
+        records.push(record);
+      },
+    },
+  );
+  let result: FileCompressResult;
+  try {
+    result = (await job.done()).result as FileCompressResult;
+  } catch (err) {
+    const partial = job.detail().result;
+    const objects = entries.filter((e) => e.kind === 'object').length;
+    // Under ignoreError, a shard whose every source failed is an empty fragment, not a failure.
+    if (!(plan.config.ignoreError && partial && objects === entries.length && partial.errorCount === objects)) {
+      throw err;
+    }
+    result = { ...partial, size: 0 };
+    records = [];
+  }
+  const stored: StoredShardResult = {
+    shard,
+    key: result.size > 0 ? key : undefined,
+    etag: result.size > 0 ? result.etag : undefined,
+    size: result.size,
+    entries: result.compressFileCount,
+    errorCount: result.errorCount,
+    errorFiles: result.errorFiles,
+    records: plan.config.format === 'zip' ? records : undefined,
+  };
+  const body = new TextEncoder().encode(JSON.stringify(stored));
+  await withRetry(
+    () => driver.put({ bucket, key: resultKey(workPrefix, shard), body, contentType: 'application/json', signal }),
+    { signal },
+  );
+  // Cancelled while this shard ran: cancelPackShards deleted the plan first, so remove what this run wrote.
+  if (!(await readJson<PlanRecord>(driver, item.plan.bucket, item.plan.key, signal))) {
+    await deletePrefix(driver, bucket, shardPrefix(workPrefix, shard), signal);
+    throw new BucketJobsError(ErrorCode.Aborted, `The parallel pack was cancelled while shard ${shard} ran`);
+  }
+  return publicResult(stored, false);
+}
+
+function publicResult(r: StoredShardResult, reused: boolean): PackShardResult {
+  const { records: _r, ...rest } = r;
+  return { ...rest, reused };
+}
+
+/** Whether the fragment a result names is there, unchanged (or the result names none). */
+export async function fragmentIntact(
+  driver: StorageDriver,
+  bucket: string,
+  r: StoredShardResult,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (r.key === undefined) return r.size === 0;
+  try {
+    const info = await withRetry(() => driver.head({ bucket, key: r.key as string, signal }), { signal });
+    return info.size === r.size && (r.etag === undefined || info.etag === r.etag);
+  } catch (err) {
+    if (BucketJobsError.is(err, ErrorCode.NotFound)) return false;
+    throw err;
+  }
+}
