@@ -1,7 +1,7 @@
 /**
  * `bucketjobs/aws`: the handlers that AWS's own distributed engines call. `s3BatchHandler` runs one bucketjobs batch
  * operation per task of an S3 Batch Operations `LambdaInvoke` job; `distributedMapHandler` runs it over the items of
- * one Step Functions Distributed Map child execution. Loads no AWS SDK: the driver you pass does the I/O.
+ * one Step Functions Distributed Map child execution; `packShardHandlers` are the steps of a parallel pack. Loads no AWS SDK: the driver you pass does the I/O.
  *
  * @module
  */
@@ -15,6 +15,7 @@ export {
   type DistributedMapResult,
   distributedMapHandler,
 } from './aws/distributed-map.js';
+export { PackShardError, type PackShardHandlersOptions, packShardHandlers } from './aws/pack-shards.js';
 export {
   type S3BatchEvent,
   type S3BatchHandlerOptions,

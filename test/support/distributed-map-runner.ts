@@ -1,7 +1,10 @@
 /**
  * A STAND-IN for AWS Step Functions' Distributed Map, for tests on this machine. It is not a scheduler to deploy. It
  * calls an item processor the way the real engine does:
- * - it batches the items as `ItemBatcher` does (`{ Items, BatchInput }`, `MaxItemsPerBatch`);
+ * - it batches the items as `ItemBatcher` does (`{ Items, BatchInput }`, `MaxItemsPerBatch`), or, without
+ *   `maxItemsPerBatch`, gives each child one item as it is (no `ItemBatcher`);
+ * - a worker process that dies mid-call fails that child with `Runtime.ExitError`, as Lambda reports a crashed
+ *   function, and a fresh worker takes its place;
  * - it runs the child executions in worker processes, at most `maxConcurrency` at once;
  * - it retries a child whose error name is in `retry.errorEquals`, up to `retry.maxAttempts` more times;
  * - it fails the map run when the failed items exceed `toleratedFailurePercentage`
@@ -28,7 +31,8 @@ export interface LocalMapOptions {
   readonly module: string;
   readonly exportName?: string;
   readonly items: readonly unknown[];
-  readonly maxItemsPerBatch: number;
+  /** Items per child (`ItemBatcher.MaxItemsPerBatch`); absent: one item per child, not wrapped. */
+  readonly maxItemsPerBatch?: number;
   readonly batchInput?: Readonly<Record<string, unknown>>;
   readonly maxConcurrency: number;
   readonly toleratedFailurePercentage?: number;
@@ -66,23 +70,26 @@ type Reply = { id: number; ok: true; output: unknown } | { id: number; ok: false
 export async function runDistributedMapLocally(o: LocalMapOptions): Promise<LocalMapRun> {
   const mapRunId = randomUUID();
   const sm = 'arn:aws:states:local:000000000000:stateMachine:local-stand-in';
-  const batches: { Items: unknown[]; BatchInput?: Readonly<Record<string, unknown>> }[] = [];
-  for (let i = 0; i < o.items.length; i += o.maxItemsPerBatch) {
-    batches.push({
-      Items: o.items.slice(i, i + o.maxItemsPerBatch),
-      ...(o.batchInput ? { BatchInput: o.batchInput } : {}),
-    });
+  const per = o.maxItemsPerBatch;
+  const batches: unknown[] = [];
+  if (per === undefined) batches.push(...o.items);
+  else {
+    for (let i = 0; i < o.items.length; i += per) {
+      batches.push({ Items: o.items.slice(i, i + per), ...(o.batchInput ? { BatchInput: o.batchInput } : {}) });
+    }
   }
-  const workers: ChildProcess[] = Array.from({ length: Math.min(o.maxConcurrency, batches.length) }, () =>
+  const spawn = () =>
     fork(WORKER, [o.module, o.exportName ?? 'handler'], {
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
+    });
+  const workers: ChildProcess[] = Array.from({ length: Math.min(o.maxConcurrency, batches.length) }, spawn);
   let nextId = 0;
-  const call = (w: ChildProcess, event: unknown) =>
-    new Promise<Reply>((resolve, reject) => {
+  /** One child execution on worker `slot`; a worker that dies is replaced and the child fails as Lambda's would. */
+  const call = (slot: number, event: unknown) =>
+    new Promise<Reply>((resolve) => {
+      const w = workers[slot] as ChildProcess;
       const id = nextId++;
       const onMessage = (m: Reply) => {
         if (m.id !== id) return;
@@ -90,7 +97,11 @@ export async function runDistributedMapLocally(o: LocalMapOptions): Promise<Loca
         w.off('exit', onExit);
         resolve(m);
       };
-      const onExit = (code: number | null) => reject(new Error(`worker exited with ${code}`));
+      const onExit = (code: number | null, signal: string | null) => {
+        w.off('message', onMessage);
+        workers[slot] = spawn();
+        resolve({ id, ok: false, name: 'Runtime.ExitError', message: `exited (${signal ?? code}) mid-call` });
+      };
       w.on('message', onMessage);
       w.once('exit', onExit);
       w.send({ id, event });
@@ -100,7 +111,7 @@ export async function runDistributedMapLocally(o: LocalMapOptions): Promise<Loca
   let next = 0;
   try {
     await Promise.all(
-      workers.map(async (w) => {
+      workers.map(async (_, slot) => {
         while (next < batches.length) {
           const n = next++;
           const event = batches[n];
@@ -108,7 +119,7 @@ export async function runDistributedMapLocally(o: LocalMapOptions): Promise<Loca
           let reply: Reply;
           for (let tries = 0; ; tries++) {
             attempts++;
-            reply = await call(w, event);
+            reply = await call(slot, event);
             const retryable = !reply.ok && o.retry?.errorEquals.includes(reply.name);
             if (reply.ok || !retryable || tries >= (o.retry?.maxAttempts ?? 0)) break;
           }
@@ -157,7 +168,8 @@ export async function runDistributedMapLocally(o: LocalMapOptions): Promise<Loca
   await driver.put({ bucket, key: manifestKey, body: new TextEncoder().encode(JSON.stringify(manifest)) });
 
   // A failed child counts all its items as failed.
-  const failedItems = records.reduce((n, r, i) => n + (r.Status === 'FAILED' ? (batches[i]?.Items.length ?? 0) : 0), 0);
+  const itemsOf = (b: unknown) => (per === undefined ? 1 : (b as { Items: unknown[] }).Items.length);
+  const failedItems = records.reduce((n, r, i) => n + (r.Status === 'FAILED' ? itemsOf(batches[i]) : 0), 0);
   const tolerated = ((o.toleratedFailurePercentage ?? 0) / 100) * o.items.length;
   return failedItems > tolerated
     ? { mapRunId, status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold', manifestKey, attempts }
