@@ -4,7 +4,9 @@
 //     the job's UserArguments choose the target bucket;
 //   - `distributedMap`: for the ItemProcessor of a Step Functions Distributed Map (examples/distributed-map.asl.json),
 //     one ItemBatcher batch per invocation; BatchInput names the source bucket and the target.
-// Deploy each as its own function (handler: aws-handlers.s3Batch, aws-handlers.distributedMap).
+//   - `packPlan`, `packShard`, `packFinish`, `packCancel`: the steps of a parallel pack (examples/parallel-pack.asl.json),
+//     one archive written by many Lambdas. Give the shard function enough time for its shard (up to 900 s).
+// Deploy each as its own function (handler: aws-handlers.s3Batch, aws-handlers.distributedMap, aws-handlers.packShard ...).
 //
 // AWS SAM, for the Distributed Map one:
 //   CopyFunction:
@@ -16,7 +18,7 @@
 //     Properties: { DefinitionUri: distributed-map.asl.json, Policies: [LambdaInvokePolicy: { FunctionName: !Ref CopyFunction },
 //                   S3ReadPolicy: { BucketName: amzn-s3-demo-bucket }, S3WritePolicy: { BucketName: amzn-s3-demo-reports }] }
 import { S3Client } from '@aws-sdk/client-s3';
-import { distributedMapHandler, s3BatchHandler } from 'bucketjobs/aws';
+import { distributedMapHandler, packShardHandlers, s3BatchHandler } from 'bucketjobs/aws';
 import { s3Driver } from 'bucketjobs/drivers/s3';
 
 const driver = s3Driver({ client: new S3Client({}) });
@@ -30,3 +32,9 @@ export const distributedMap = distributedMapHandler({
   driver,
   operation: (batchInput) => ({ copy: { targetBucket: String(batchInput.target) } }),
 });
+
+const pack = packShardHandlers({ driver });
+export const packPlan = pack.plan;
+export const packShard = pack.shard;
+export const packFinish = pack.finish;
+export const packCancel = pack.cancel;

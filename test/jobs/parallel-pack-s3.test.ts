@@ -8,7 +8,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,9 @@ import { bsdtarList, gnuTarList, gzipTest, pythonTarMembers } from '../support/t
 import { checkReaders, SEEKING_READERS, toTempFile } from '../support/zip-readers.js';
 
 const HANDLER = fileURLToPath(new URL('../support/pack-shard-handler.ts', import.meta.url));
+/** The shard step's Retry from the example state machine users deploy: the stand-in retries what it retries. */
+const ASL = JSON.parse(readFileSync(new URL('../../examples/parallel-pack.asl.json', import.meta.url), 'utf8'));
+const SHARD_RETRY = ASL.States.Shards.ItemProcessor.States.Shard.Retry[0] as { ErrorEquals: string[] };
 const MiB = 1024 * 1024;
 const OBJECTS = 2000;
 const LARGE = new Set([3, 250, 251, 700, 1111, 1500, 1501, 1999]);
@@ -92,7 +95,7 @@ describeS3('parallel pack on radosgw, shards in worker processes', () => {
       module: HANDLER,
       items: plan.shards,
       maxConcurrency: 8,
-      retry: { errorEquals: ['BucketJobs.TemporaryFailure', 'Runtime.ExitError'], maxAttempts: 2 },
+      retry: { errorEquals: SHARD_RETRY.ErrorEquals, maxAttempts: 2 },
       resultWriter: { driver, bucket, prefix: `map-results/${name}` },
       env: {
         BJ_PACK_S3: JSON.stringify(config),

@@ -79,9 +79,10 @@ describe('built package', () => {
        const s = await import('./examples/scf-handler.mjs');
        const f = await import('./examples/fc-handler.mjs');
        const a = await import('./examples/aws-handlers.mjs');
-       console.log(typeof l.handler, typeof s.main_handler, typeof f.handler, typeof a.s3Batch, typeof a.distributedMap);`,
+       console.log(typeof l.handler, typeof s.main_handler, typeof f.handler, typeof a.s3Batch, typeof a.distributedMap,
+         typeof a.packPlan, typeof a.packShard, typeof a.packFinish, typeof a.packCancel);`,
     ]);
-    expect(out.trim()).toBe('function function function function function');
+    expect(out.trim()).toBe('function function function function function function function function function');
   });
 
   it('ships every file that its docs, links and source maps point at', () => {

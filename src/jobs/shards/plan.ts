@@ -21,7 +21,7 @@ import { resolveItem } from '../compress/survey.js';
 import type { ErrorFile } from '../compress/types.js';
 import { newJobId } from '../job.js';
 import { mapOrdered } from '../util/map-ordered.js';
-import { manifestKey, planKey, writeJson } from './store.js';
+import { itemsKey, manifestKey, planKey, writeJson } from './store.js';
 import {
   type PackShardPlan,
   PLAN_FORMAT,
@@ -198,14 +198,18 @@ export async function planPackShards(driver: StorageDriver, options: PlanPackSha
     errorCount,
     errorFiles,
   };
-  // The plan goes last: a plan object names a complete set of manifests.
   const ref = { bucket: outBucket, key: planKey(workPrefix) };
+  const shards = shardInfo.map((s, shard) => ({ plan: ref, shard, ...s }));
+  const itemsRef = { bucket: outBucket, key: itemsKey(workPrefix) };
+  await writeJson(driver, itemsRef.bucket, itemsRef.key, shards, signal);
+  // The plan goes last: a plan object names a complete set of manifests.
   await writeJson(driver, ref.bucket, ref.key, record, signal);
   return {
     planId,
     plan: ref,
     format: config.format,
-    shards: shardInfo.map((s, shard) => ({ plan: ref, shard, ...s })),
+    shards,
+    items: itemsRef,
     entries: entries.length,
     sourceBytes,
     errorCount,

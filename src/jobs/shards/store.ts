@@ -18,6 +18,7 @@ export const shardPrefix = (workPrefix: string, shard: number) => `${workPrefix}
 export const manifestKey = (workPrefix: string, shard: number) => `${shardPrefix(workPrefix, shard)}entries.json`;
 export const fragmentKey = (workPrefix: string, shard: number) => `${shardPrefix(workPrefix, shard)}fragment`;
 export const resultKey = (workPrefix: string, shard: number) => `${shardPrefix(workPrefix, shard)}result.json`;
+export const itemsKey = (workPrefix: string) => `${workPrefix}items.json`;
 export const tailKey = (workPrefix: string) => `${workPrefix}tail`;
 export const finishPrefix = (workPrefix: string) => `${workPrefix}finish/`;
 

@@ -65,6 +65,11 @@ export interface PackShardPlan {
   readonly format: FileCompressConfig['format'];
   /** One item per shard, to hand to `runPackShard`. */
   readonly shards: readonly PackShardItem[];
+  /**
+   * The same items as a JSON array in the store (`<workPrefix>items.json`), for a Distributed Map's `ItemReader`
+   * (`s3:getObject`, `InputType: JSON`) when the list is too large for a state's input (256 KiB).
+   */
+  readonly items: PackShardPlanRef;
   readonly entries: number;
   readonly sourceBytes: number;
   /** Sources skipped while planning, under `ignoreError`. */
