@@ -13,7 +13,7 @@
 export { iterableToStream } from '../internal/streams.js';
 export * from './codec/index.js';
 export * from './concat/index.js';
-export { crc32, crc32Base64, crc32Portable } from './crc32.js';
+export { crc32, crc32Base64, crc32Combine, crc32Portable } from './crc32.js';
 export type { ArchiveEntry, EntryBody, EntryBodySource, EntrySource } from './entry.js';
 export { createNameRegistry, type DuplicatePolicy, MAX_ENTRY_NAME_BYTES, sanitizeEntryName } from './names.js';
 export * from './tar/index.js';

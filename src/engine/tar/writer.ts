@@ -1,3 +1,5 @@
+// Over 450 lines: the plain, checkpointed and gzip framings share the entry loop and its marks; apart, each would
+// re-export half of the others.
 /**
  * The tar writer: POSIX ustar headers, pax extended headers where ustar cannot say it, optional gzip. Pull-based and
  * lazy like the zip writer: nothing is read before the consumer pulls, each body is opened only when its turn comes
@@ -58,10 +60,15 @@ export interface TarOptions {
   readonly resume?: TarCheckpoint;
   /**
    * Write the end-of-archive blocks. `false` writes a fragment, the entries only, for an archive assembled from
-   * fragments written apart (parallel pack); the whole ends with `trailerLength` zero bytes (gzipped for tar.gz).
+   * fragments written apart (parallel pack); the whole ends with `trailerLength` zero bytes. With `gzip`, a fragment
+   * is raw deflate data that ends on a full flush (no gzip header or trailer, no final block), so fragments written
+   * apart join into one gzip member: a gzip header, the fragments, the deflated end blocks as the final block, and
+   * a trailer with their CRC-32s combined (`crc32Combine`) from `onEnd`.
    * @default true
    */
   readonly trailer?: boolean;
+  /** With `gzip`: called at the end with the length and CRC-32 of the tar bytes written (before compression). */
+  readonly onEnd?: (end: { readonly tarBytes: number; readonly crc32: number }) => void;
 }
 
 /** What an entry needs for the size prediction: everything but the body. */
@@ -77,6 +84,7 @@ export interface ResolvedTarOptions {
   readonly checkpoint: TarCheckpointOptions | undefined;
   readonly resume: TarCheckpoint | undefined;
   readonly trailer: boolean;
+  readonly onEnd: ((end: { readonly tarBytes: number; readonly crc32: number }) => void) | undefined;
 }
 
 /** Least spacing of checkpoints, as the zip writer's. */
@@ -156,6 +164,7 @@ export function resolveTarOptions(options: TarOptions | undefined): ResolvedTarO
     checkpoint: cp,
     resume: r,
     trailer: o.trailer !== false,
+    onEnd: o.onEnd,
   };
 }
 
@@ -391,7 +400,7 @@ async function* gzipWithCheckpoints(entries: EntrySource, o: ResolvedTarOptions)
   const d = createRawDeflater({ level });
   let finished = false;
   try {
-    if (!r) {
+    if (!r && o.trailer) {
       const h = gzipHeader({ level });
       offset += h.length;
       yield h;
@@ -415,9 +424,16 @@ async function* gzipWithCheckpoints(entries: EntrySource, o: ResolvedTarOptions)
         yield out;
       }
     }
+    if (!o.trailer) {
+      // A fragment: byte-aligned and not final, so the next fragment's deflate data can follow it.
+      for (const out of await d.fullFlush()) yield out;
+      o.onEnd?.({ tarBytes: size, crc32: crc });
+      return;
+    }
     const rest = await d.end();
     finished = true;
     for (const out of rest) yield out;
+    o.onEnd?.({ tarBytes: size, crc32: crc });
     yield gzipTrailer(crc, size);
   } finally {
     if (!finished) d.destroy();
@@ -434,7 +450,8 @@ async function* gzipWithCheckpoints(entries: EntrySource, o: ResolvedTarOptions)
  */
 export function tarStream(entries: EntrySource, options?: TarOptions): ReadableStream<Uint8Array> {
   const o = resolveTarOptions(options);
-  if (o.checkpoint || o.resume) {
+  const gzipFramed = o.gzipLevel !== undefined && (!o.trailer || o.onEnd !== undefined);
+  if (o.checkpoint || o.resume || gzipFramed) {
     return iterableToStream(
       o.gzipLevel === undefined ? plainWithCheckpoints(entries, o) : gzipWithCheckpoints(entries, o),
     );

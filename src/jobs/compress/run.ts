@@ -71,6 +71,8 @@ export interface FragmentSettings {
   readonly items: () => AsyncIterable<SelectedItem>;
   /** Each zip entry's record, for the central directory the finisher writes. */
   readonly onEntry?: ((record: EntryRecord) => void) | undefined;
+  /** A tar.gz fragment's tar length and CRC-32, for the gzip trailer the finisher writes. */
+  readonly onTarEnd?: ((end: { readonly tarBytes: number; readonly crc32: number }) => void) | undefined;
 }
 
 /** The running tally, also reported as the partial result of a failed job. */
@@ -367,6 +369,7 @@ export async function runCompress(
         })
       : tarStream(entries, {
           ...tarOptionsFor(config, fragment),
+          onEnd: config.format === 'tar.gz' ? settings.fragment?.onTarEnd : undefined,
           signal,
           checkpoint: cp,
           resume: engine?.resume as TarCheckpoint | undefined,

@@ -12,8 +12,9 @@
  */
 
 import type { StorageDriver } from '../../drivers/types.js';
-import { gzip } from '../../engine/codec/gzip.js';
-import { levelForType } from '../../engine/codec/index.js';
+import { gzipHeader, gzipTrailer } from '../../engine/codec/gzip.js';
+import { createRawDeflater, levelForType } from '../../engine/codec/index.js';
+import { crc32, crc32Combine } from '../../engine/crc32.js';
 import { trailerLength } from '../../engine/tar/index.js';
 import { type EntryRecord, zipDirectory } from '../../engine/zip/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
@@ -30,7 +31,7 @@ import { driverJobStore } from '../store.js';
 import { TERMINAL_STATES } from '../types.js';
 import { mapOrdered } from '../util/map-ordered.js';
 import { fragmentIntact, loadPlan, type StoredShardResult } from './run-shard.js';
-import { abortUploads, deletePrefix, finishPrefix, readJson, resultKey, tailKey, writeJson } from './store.js';
+import { abortUploads, deletePrefix, finishPrefix, headKey, readJson, resultKey, tailKey, writeJson } from './store.js';
 import {
   FINISH_PACK_SHARDS_OPTION_KEYS,
   type FinishPackShardsOptions,
@@ -98,9 +99,18 @@ async function loadResults(
   return results;
 }
 
-/** The archive's tail: the zip central directory and end records, or the tar end blocks (gzipped for tar.gz). */
-async function tailOf(plan: PlanRecord, results: readonly StoredShardResult[], total: number): Promise<Uint8Array> {
-  if (plan.config.format === 'zip') {
+/**
+ * What goes around the fragments: the zip central directory and end records; the tar end blocks; for tar.gz, the
+ * gzip header before them, and after them the end blocks deflated as the final block and the trailer, whose CRC-32
+ * combines every fragment's (the fragments are raw deflate data ending on a full flush: one gzip member in all).
+ */
+async function wrapperOf(
+  plan: PlanRecord,
+  results: readonly StoredShardResult[],
+  total: number,
+): Promise<{ head?: Uint8Array; tail: Uint8Array }> {
+  const format = plan.config.format;
+  if (format === 'zip') {
     let base = 0;
     const moved: EntryRecord[] = [];
     for (const r of results) {
@@ -114,13 +124,24 @@ async function tailOf(plan: PlanRecord, results: readonly StoredShardResult[], t
       for (const rec of records) moved.push({ ...rec, offset: rec.offset + base });
       base += r.size;
     }
-    return join(zipDirectory(moved, { offset: total }));
+    return { tail: join(zipDirectory(moved, { offset: total })) };
   }
   const end = new Uint8Array(trailerLength(0, 1));
-  if (plan.config.format === 'tar') return end;
-  const chunks: Uint8Array[] = [];
-  for await (const c of gzip([end], { level: levelForType(plan.config.type ?? 'default') })) chunks.push(c);
-  return join(chunks);
+  if (format === 'tar') return { tail: end };
+  const level = levelForType(plan.config.type ?? 'default');
+  let crc = 0;
+  let tarBytes = 0;
+  for (const r of results) {
+    if (r.size === 0) continue;
+    if (!r.tar) throw new BucketJobsError(ErrorCode.Internal, `Shard ${r.shard} has no CRC-32 for its fragment`);
+    crc = crc32Combine(crc, r.tar.crc32, r.tar.tarBytes);
+    tarBytes += r.tar.tarBytes;
+  }
+  const deflater = createRawDeflater({ level });
+  const last = [...(await deflater.write(end)), ...(await deflater.end())];
+  crc = crc32(end, crc);
+  tarBytes += end.length;
+  return { head: gzipHeader({ level }), tail: join([...last, gzipTrailer(crc, tarBytes)]) };
 }
 
 function join(chunks: readonly Uint8Array[]): Uint8Array {
@@ -163,11 +184,16 @@ export async function finishPackShards(
   const completed = await settleEarlierRuns(context);
   const results = await loadResults(driver, bucket, plan, signal);
   const total = results.reduce((n, r) => n + r.size, 0);
-  const tail = await tailOf(plan, results, total);
+  const { head, tail } = await wrapperOf(plan, results, total);
+  const wrapper = (head?.length ?? 0) + tail.length;
   let joined = completed;
   if (!joined) {
-    await withRetry(() => driver.put({ bucket, key: tailKey(workPrefix), body: tail, signal }), { signal });
+    const put = (key: string, body: Uint8Array) =>
+      withRetry(() => driver.put({ bucket, key, body, signal }), { signal });
+    await put(tailKey(workPrefix), tail);
+    if (head) await put(headKey(workPrefix), head);
     const sources: ConcatSource[] = [
+      ...(head ? [{ bucket, key: headKey(workPrefix) }] : []),
       ...results.filter((r) => r.key !== undefined).map((r) => ({ bucket, key: r.key as string })),
       { bucket, key: tailKey(workPrefix) },
     ];
@@ -196,10 +222,10 @@ export async function finishPackShards(
     copiedBytes: joined.copiedBytes,
     uploadedBytes: joined.uploadedBytes,
   };
-  if (joined.size !== total + tail.length) {
+  if (joined.size !== total + wrapper) {
     throw new BucketJobsError(
       ErrorCode.Internal,
-      `The joined archive has ${joined.size} bytes, the fragments and tail ${total + tail.length}`,
+      `The joined archive has ${joined.size} bytes, the fragments, head and tail ${total + wrapper}`,
     );
   }
   await writeJson(driver, bucket, finishedKey(workPrefix), result, signal);

@@ -44,6 +44,8 @@ import {
 /** The stored form of a shard's result: with the zip records the finisher's central directory needs. */
 export interface StoredShardResult extends Omit<PackShardResult, 'reused'> {
   readonly records?: readonly EntryRecord[] | undefined;
+  /** A tar.gz fragment's tar bytes and their CRC-32, for the one gzip trailer. */
+  readonly tar?: { readonly tarBytes: number; readonly crc32: number } | undefined;
 }
 
 /** Reads and checks the plan. @throws `NotFound` when there is none; `InvalidArgument` for another object. */
@@ -129,6 +131,7 @@ export async function runPackShard(
     throw new BucketJobsError(ErrorCode.NotFound, `Shard ${shard} has no manifest in ${bucket}/${workPrefix}`);
   }
   let records: EntryRecord[] = [];
+  let tarEnd: StoredShardResult['tar'];
   const context: ClientContext = { driver, store: memoryJobStore({ maxJobs: 1 }), live: new Map() };
   const job = await createFragmentJob(
     context,
@@ -152,6 +155,9 @@ export async function runPackShard(
         if (record.offset === 0) records = [];
         records.push(record);
       },
+      onTarEnd: (end) => {
+        tarEnd = end;
+      },
     },
   );
   let result: FileCompressResult;
@@ -166,6 +172,7 @@ export async function runPackShard(
     }
     result = { ...partial, size: 0 };
     records = [];
+    tarEnd = undefined;
   }
   const stored: StoredShardResult = {
     shard,
@@ -176,7 +183,11 @@ export async function runPackShard(
     errorCount: result.errorCount,
     errorFiles: result.errorFiles,
     records: plan.config.format === 'zip' ? records : undefined,
+    tar: plan.config.format === 'tar.gz' && result.size > 0 ? tarEnd : undefined,
   };
+  if (plan.config.format === 'tar.gz' && result.size > 0 && !tarEnd) {
+    throw new BucketJobsError(ErrorCode.Internal, `Shard ${shard}: the tar.gz fragment reported no CRC-32`);
+  }
   const body = new TextEncoder().encode(JSON.stringify(stored));
   await withRetry(
     () => driver.put({ bucket, key: resultKey(workPrefix, shard), body, contentType: 'application/json', signal }),
@@ -191,7 +202,7 @@ export async function runPackShard(
 }
 
 function publicResult(r: StoredShardResult, reused: boolean): PackShardResult {
-  const { records: _r, ...rest } = r;
+  const { records: _r, tar: _t, ...rest } = r;
   return { ...rest, reused };
 }
 

@@ -19,6 +19,7 @@ export const manifestKey = (workPrefix: string, shard: number) => `${shardPrefix
 export const fragmentKey = (workPrefix: string, shard: number) => `${shardPrefix(workPrefix, shard)}fragment`;
 export const resultKey = (workPrefix: string, shard: number) => `${shardPrefix(workPrefix, shard)}result.json`;
 export const itemsKey = (workPrefix: string) => `${workPrefix}items.json`;
+export const headKey = (workPrefix: string) => `${workPrefix}head`;
 export const tailKey = (workPrefix: string) => `${workPrefix}tail`;
 export const finishPrefix = (workPrefix: string) => `${workPrefix}finish/`;
 
