@@ -15,7 +15,12 @@ export {
   type DistributedMapResult,
   distributedMapHandler,
 } from './aws/distributed-map.js';
-export { PackShardError, type PackShardHandlersOptions, packShardHandlers } from './aws/pack-shards.js';
+export {
+  concatShardHandlers,
+  PackShardError,
+  type PackShardHandlersOptions,
+  packShardHandlers,
+} from './aws/pack-shards.js';
 export {
   type S3BatchEvent,
   type S3BatchHandlerOptions,

@@ -12,6 +12,15 @@
 
 import type { StorageDriver } from '../drivers/types.js';
 import { BucketJobsError } from '../errors.js';
+import {
+  type ConcatShardItem,
+  type ConcatShardPlan,
+  cancelConcatShards,
+  finishConcatShards,
+  type PlanConcatShardsOptions,
+  planConcatShards,
+  runConcatShard,
+} from '../jobs/shards/concat.js';
 import { cancelPackShards, finishPackShards } from '../jobs/shards/finish.js';
 import { planPackShards } from '../jobs/shards/plan.js';
 import { runPackShard } from '../jobs/shards/run-shard.js';
@@ -52,6 +61,25 @@ const named =
       throw new PackShardError(err);
     }
   };
+
+/** The steps of a sharded concat (`planConcatShards` ...), as Lambda handlers, with the errors named as above. */
+export function concatShardHandlers(o: { readonly driver: StorageDriver; readonly concurrency?: number | undefined }): {
+  plan(event: Omit<PlanConcatShardsOptions, 'signal'>): Promise<ConcatShardPlan>;
+  shard(event: ConcatShardItem): ReturnType<typeof runConcatShard>;
+  finish(event: { readonly plan: PackShardPlanRef }): ReturnType<typeof finishConcatShards>;
+  cancel(event: { readonly plan: PackShardPlanRef }): Promise<{ readonly cancelled: true }>;
+} {
+  const { driver, concurrency } = o;
+  return {
+    plan: named((event) => planConcatShards(driver, event)),
+    shard: named((event) => runConcatShard(driver, { plan: event.plan, shard: event.shard }, { concurrency })),
+    finish: named((event) => finishConcatShards(driver, event.plan)),
+    cancel: named(async (event) => {
+      await cancelConcatShards(driver, event.plan);
+      return { cancelled: true as const };
+    }),
+  };
+}
 
 /** The plan, shards and finish steps of a parallel pack, as Lambda handlers (one function, four exports). */
 export function packShardHandlers(o: PackShardHandlersOptions): {

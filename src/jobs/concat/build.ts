@@ -92,7 +92,7 @@ function sourceOf(ctx: BuildContext, part: Exclude<ConcatPart, ConcatUploadPart>
   return obj;
 }
 
-const pinned = (r: Readable): ObjectRef & ReadConditions => ({
+export const pinned = (r: Readable): ObjectRef & ReadConditions => ({
   bucket: r.bucket,
   key: r.key,
   versionId: r.versionId,
@@ -100,7 +100,10 @@ const pinned = (r: Readable): ObjectRef & ReadConditions => ({
 });
 
 /** The bytes of an upload part, read piece by piece (several at once) into one buffer. */
-async function readPart(ctx: BuildContext, part: ConcatUploadPart): Promise<Uint8Array> {
+export async function readPart(
+  ctx: Pick<BuildContext, 'driver' | 'sources' | 'signal'>,
+  part: ConcatUploadPart,
+): Promise<Uint8Array> {
   const buf = new Uint8Array(part.size);
   // Each piece's offset in the part: pieces land straight in place, in whatever order their reads finish.
   let at = 0;
@@ -167,7 +170,7 @@ function slots(n: number): { take(): Promise<() => void> } {
 }
 
 /** Checks the store's CRC-32 of a part against ours, where the store returned one. */
-function checkCrc(result: PartResult, data: Uint8Array, ref: ObjectRef & { uploadId: string }): void {
+export function checkCrc(result: PartResult, data: Uint8Array, ref: ObjectRef & { uploadId: string }): void {
   if (result.checksumCrc32 === undefined) return;
   const ours = crc32Base64(crc32(data));
   if (result.checksumCrc32 !== ours) {

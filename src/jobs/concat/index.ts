@@ -44,7 +44,7 @@ function invalid(message: string): BucketJobsError {
 }
 
 /** Checks everything that can be checked without I/O; throws `InvalidArgument` (or a `TypeError` for wrong types). */
-function check(o: ConcatOptions, context: ClientContext): ConcatSettings {
+export function checkConcatOptions(o: ConcatOptions, context: Pick<ClientContext, 'driver'>): ConcatSettings {
   if (typeof o !== 'object' || o === null) throw new TypeError('concatObjects needs an options object');
   assertKnownKeys(o, CONCAT_OPTION_KEYS, '', o);
   if (typeof o.output !== 'object' || o.output === null) throw new TypeError('output must be { bucket, key, ... }');
@@ -112,7 +112,7 @@ function echo(o: ConcatOptions): ConcatOperation {
  * const { result } = await job.done(); // { size, etag, parts, copiedBytes, uploadedBytes, ... }
  */
 export async function concatObjects(context: ClientContext, options: ConcatOptions): Promise<ConcatJob> {
-  const settings = check(options, context);
+  const settings = checkConcatOptions(options, context);
   return start(context, options, settings);
 }
 

@@ -4,6 +4,15 @@
  * @module
  */
 
+export {
+  type ConcatShardItem,
+  type ConcatShardPlan,
+  cancelConcatShards,
+  finishConcatShards,
+  type PlanConcatShardsOptions,
+  planConcatShards,
+  runConcatShard,
+} from './concat.js';
 export { cancelPackShards, finishPackShards } from './finish.js';
 export { planPackShards } from './plan.js';
 export { runPackShard } from './run-shard.js';
