@@ -18,7 +18,7 @@
  * @module
  */
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +31,15 @@ import { type Params, SOURCE_PREFIX, seedSources, verify as verifyArchive } from
 
 const STEP = fileURLToPath(new URL('../support/pack-shards-invocation.ts', import.meta.url));
 const SHARDS = 8;
-/** The last run's finisher result and step times, by contender, for `verify` to log. */
-const finisherLog = new Map<string, { copiedBytes: number; uploadedBytes: number; stepsMs: number[] }>();
+/** Where a run leaves its finisher result and step times for `verify` (the run is in a child process). */
+const LOG_DIR = join(tmpdir(), 'bj-bench-pack-parallel');
+const logFile = (bucket: string, prefix: string) =>
+  join(LOG_DIR, `${bucket}-${prefix.replace(/[^a-zA-Z0-9]/g, '_')}.json`);
+interface FinisherLog {
+  readonly copiedBytes: number;
+  readonly uploadedBytes: number;
+  readonly stepsMs: readonly number[];
+}
 const ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
 const INVOCATION = fileURLToPath(new URL('../support/pack-invocation.ts', import.meta.url));
@@ -96,7 +103,9 @@ function parallel(workers: number): Contender<Params> {
           stepsMs.push(Math.round(performance.now() - t0));
         }
         const r = JSON.parse(await readFile(`${base.stateFile}.finish`, 'utf8'));
-        finisherLog.set(name, { copiedBytes: r.copiedBytes, uploadedBytes: r.uploadedBytes, stepsMs });
+        const log: FinisherLog = { copiedBytes: r.copiedBytes, uploadedBytes: r.uploadedBytes, stepsMs };
+        await mkdir(LOG_DIR, { recursive: true });
+        await writeFile(logFile(ctx.output.bucket, ctx.output.prefix), JSON.stringify(log));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -114,7 +123,9 @@ async function verify(ctx: VerifyContext<Params>): Promise<void> {
   }
   const work = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}work/` }));
   if ((work.KeyCount ?? 0) > 0) throw new Error(`${ctx.contender}: ${work.KeyCount} work objects left`);
-  const f = finisherLog.get(ctx.contender);
+  const file = logFile(bucket, prefix);
+  const f = (await readFile(file, 'utf8').then(JSON.parse, () => undefined)) as FinisherLog | undefined;
+  await rm(file, { force: true });
   if (f) {
     const [plan, shards, finish] = f.stepsMs.map((ms) => (ms / 1000).toFixed(2));
     process.stderr.write(
