@@ -13,12 +13,12 @@
 import type { StorageDriver } from '../../drivers/types.js';
 import { type ConcatPart, planConcat } from '../../engine/concat/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import { throwIfAborted } from '../../internal/abort.js';
+import { allowAbortListeners, throwIfAborted } from '../../internal/abort.js';
 import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys, optionKeys } from '../../options.js';
-import { checkCrc, pinned, readPart } from '../concat/build.js';
+import { checkCrc, PIECE_READ_CONCURRENCY, pinned, readPart } from '../concat/build.js';
 import { checkConcatOptions } from '../concat/index.js';
-import { type ResolvedSource, resolveSources } from '../concat/sources.js';
+import { HEAD_CONCURRENCY, type ResolvedSource, resolveSources } from '../concat/sources.js';
 import type { ConcatOptions, ConcatResult } from '../concat/types.js';
 import { withRetry } from '../io/retry.js';
 import { UploadSession } from '../io/upload-session.js';
@@ -135,7 +135,14 @@ export async function planConcatShards(
   if (typeof workPrefix !== 'string' || !workPrefix.endsWith('/') || workPrefix.startsWith('/')) {
     throw invalid(`workPrefix must be a relative key prefix ending in "/", got ${JSON.stringify(given)}`);
   }
-  const sources = await resolveSources(driver, concat.sources ?? [], signal ?? new AbortController().signal);
+  // resolveSources HEADs 16 sources at once, each listening on the signal.
+  const heads = new AbortController();
+  allowAbortListeners(heads.signal, 2 * HEAD_CONCURRENCY + 8);
+  const stop = () => heads.abort(signal?.reason);
+  signal?.addEventListener('abort', stop, { once: true });
+  const sources = await resolveSources(driver, concat.sources ?? [], heads.signal).finally(() =>
+    signal?.removeEventListener('abort', stop),
+  );
   const plan = planConcat(sources, driver.capabilities, { uploadPartSize: settings.uploadPartSize });
   if (plan.levels.length > 0) {
     throw new BucketJobsError(
@@ -211,6 +218,8 @@ export async function runConcatShard(
   const concurrency = intOption('concurrency', options.concurrency, 1, plan.concurrency);
   const session = UploadSession.resume(driver, { ...plan.upload, parts: [] });
   const ctl = new AbortController();
+  // Each part in flight listens on the signal, and an upload part's ranged reads too (8 at once).
+  allowAbortListeners(ctl.signal, concurrency * (PIECE_READ_CONCURRENCY + 2) + 8);
   const abort = () => ctl.abort(signal?.reason);
   signal?.addEventListener('abort', abort, { once: true });
   const ctx = { driver, sources: plan.sources, signal: ctl.signal };
