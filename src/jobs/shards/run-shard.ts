@@ -31,6 +31,7 @@ import {
   shardPrefix,
   workPrefixOf,
 } from './store.js';
+import { copiesPay, copyTarFragment } from './tar-copy.js';
 import {
   type PackShardPlanRef,
   type PackShardResult,
@@ -130,6 +131,35 @@ export async function runPackShard(
   if (!entries) {
     throw new BucketJobsError(ErrorCode.NotFound, `Shard ${shard} has no manifest in ${bucket}/${workPrefix}`);
   }
+  if (copiesPay(driver, plan.config, entries)) {
+    try {
+      const copied = await copyTarFragment(driver, {
+        config: plan.config,
+        entries,
+        bucket,
+        key,
+        glueKey: `${shardPrefix(workPrefix, shard)}glue`,
+        concurrency,
+        signal,
+      });
+      const done = {
+        shard,
+        key,
+        etag: copied.etag,
+        size: copied.size,
+        entries: entries.length,
+        errorCount: 0,
+        errorFiles: [],
+        copiedBytes: copied.result.copiedBytes,
+      };
+      return await finishShard(driver, item.plan, plan, done, signal);
+    } catch (err) {
+      // Under ignoreError, the writer's path below skips and lists the sources that fail.
+      if (!(plan.config.ignoreError && BucketJobsError.is(err) && !err.retryable && err.code !== ErrorCode.Aborted)) {
+        throw err;
+      }
+    }
+  }
   let records: EntryRecord[] = [];
   let tarEnd: StoredShardResult['tar'];
   const context: ClientContext = { driver, store: memoryJobStore({ maxJobs: 1 }), live: new Map() };
@@ -184,19 +214,39 @@ export async function runPackShard(
     errorFiles: result.errorFiles,
     records: plan.config.format === 'zip' ? records : undefined,
     tar: plan.config.format === 'tar.gz' && result.size > 0 ? tarEnd : undefined,
+    copiedBytes: 0,
   };
   if (plan.config.format === 'tar.gz' && result.size > 0 && !tarEnd) {
     throw new BucketJobsError(ErrorCode.Internal, `Shard ${shard}: the tar.gz fragment reported no CRC-32`);
   }
+  return finishShard(driver, item.plan, plan, stored, signal);
+}
+
+/** Stores a shard's result (its "done"), unless the plan was cancelled meanwhile: then removes what it wrote. */
+async function finishShard(
+  driver: StorageDriver,
+  ref: PackShardPlanRef,
+  plan: PlanRecord,
+  stored: StoredShardResult,
+  signal?: AbortSignal,
+): Promise<PackShardResult> {
+  const { workPrefix } = plan;
   const body = new TextEncoder().encode(JSON.stringify(stored));
   await withRetry(
-    () => driver.put({ bucket, key: resultKey(workPrefix, shard), body, contentType: 'application/json', signal }),
+    () =>
+      driver.put({
+        bucket: ref.bucket,
+        key: resultKey(workPrefix, stored.shard),
+        body,
+        contentType: 'application/json',
+        signal,
+      }),
     { signal },
   );
   // Cancelled while this shard ran: cancelPackShards deleted the plan first, so remove what this run wrote.
-  if (!(await readJson<PlanRecord>(driver, item.plan.bucket, item.plan.key, signal))) {
-    await deletePrefix(driver, bucket, shardPrefix(workPrefix, shard), signal);
-    throw new BucketJobsError(ErrorCode.Aborted, `The parallel pack was cancelled while shard ${shard} ran`);
+  if (!(await readJson<PlanRecord>(driver, ref.bucket, ref.key, signal))) {
+    await deletePrefix(driver, ref.bucket, shardPrefix(workPrefix, stored.shard), signal);
+    throw new BucketJobsError(ErrorCode.Aborted, `The parallel pack was cancelled while shard ${stored.shard} ran`);
   }
   return publicResult(stored, false);
 }

@@ -125,6 +125,11 @@ export interface PackShardResult {
   readonly entries: number;
   readonly errorCount: number;
   readonly errorFiles: readonly ErrorFile[];
+  /**
+   * Source bytes the store copied into the fragment server-side (a plain tar's sources of at least the least part
+   * size): they did not pass through the worker.
+   */
+  readonly copiedBytes: number;
   /** This call found the shard done already and wrote nothing. */
   readonly reused: boolean;
 }
