@@ -21,6 +21,7 @@ import type { FileCompressResult } from '../compress/types.js';
 import type { ClientContext } from '../context.js';
 import { withRetry } from '../io/retry.js';
 import { memoryJobStore } from '../store.js';
+import { copiesPay, copyableFormat, copyFragment } from './copy-fragment.js';
 import {
   abortUploads,
   deletePrefix,
@@ -31,7 +32,6 @@ import {
   shardPrefix,
   workPrefixOf,
 } from './store.js';
-import { copiesPay, copyTarFragment } from './tar-copy.js';
 import {
   type PackShardPlanRef,
   type PackShardResult,
@@ -131,9 +131,9 @@ export async function runPackShard(
   if (!entries) {
     throw new BucketJobsError(ErrorCode.NotFound, `Shard ${shard} has no manifest in ${bucket}/${workPrefix}`);
   }
-  if (copiesPay(driver, plan.config, entries)) {
+  if (copyableFormat(driver, plan.config, plan.encrypted) && copiesPay(driver, entries)) {
     try {
-      const copied = await copyTarFragment(driver, {
+      const copied = await copyFragment(driver, {
         config: plan.config,
         entries,
         bucket,
@@ -142,17 +142,20 @@ export async function runPackShard(
         concurrency,
         signal,
       });
-      const done = {
-        shard,
-        key,
-        etag: copied.etag,
-        size: copied.size,
-        entries: entries.length,
-        errorCount: 0,
-        errorFiles: [],
-        copiedBytes: copied.result.copiedBytes,
-      };
-      return await finishShard(driver, item.plan, plan, done, signal);
+      if (copied) {
+        const done: StoredShardResult = {
+          shard,
+          key,
+          etag: copied.etag,
+          size: copied.size,
+          entries: entries.length,
+          errorCount: 0,
+          errorFiles: [],
+          copiedBytes: copied.copiedBytes,
+          records: copied.records,
+        };
+        return await finishShard(driver, item.plan, plan, done, signal);
+      }
     } catch (err) {
       // Under ignoreError, the writer's path below skips and lists the sources that fail.
       if (!(plan.config.ignoreError && BucketJobsError.is(err) && !err.retryable && err.code !== ErrorCode.Aborted)) {
