@@ -26,10 +26,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { InvocationOutcome, PackInvocation } from '../support/pack-invocation.js';
 import { jobStorePrefix } from '../support/pack-invocation.js';
-import { MiB } from '../support/s3.js';
+import { expectNoUploads, MiB } from '../support/s3.js';
 import { type Contender, defineScenario, type Scenario, type VerifyContext } from '../support/scenario.js';
 import { type Params, SOURCE_PREFIX, seedSources, verify as verifyArchive } from './compress.js';
 
@@ -107,10 +107,7 @@ async function verify(ctx: VerifyContext<Params>): Promise<void> {
   await verifyArchive(ctx);
   const client = ctx.client();
   const { bucket, prefix } = ctx.output;
-  const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
-  if ((uploads.Uploads ?? []).length > 0) {
-    throw new Error(`${ctx.contender}: ${uploads.Uploads?.length} multipart uploads left under ${prefix}`);
-  }
+  await expectNoUploads(client, bucket, prefix, ctx.contender);
   const file = overheadFile(bucket, prefix);
   const o = JSON.parse(await readFile(file, 'utf8')) as Overhead;
   await rm(file, { force: true });

@@ -18,8 +18,7 @@
  */
 
 import { readFile, writeFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
-import { s3Client } from './s3.js';
+import { runAsMain, s3Client } from './s3.js';
 import type { S3Access } from './scenario.js';
 
 export interface PackInvocation {
@@ -131,12 +130,4 @@ async function main(): Promise<void> {
 }
 
 // Run only as a process of its own: the scenario imports this file for its types and `jobStorePrefix`.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsMain(import.meta.url, main);

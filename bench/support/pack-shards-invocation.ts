@@ -14,8 +14,8 @@
 
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { s3Client } from './s3.js';
+import { fileURLToPath } from 'node:url';
+import { runAsMain, s3Client } from './s3.js';
 import type { S3Access } from './scenario.js';
 
 export interface PackShardsStep {
@@ -80,12 +80,4 @@ async function main(): Promise<void> {
 }
 
 // Run only as a process of its own: the scenario imports this file for its types.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsMain(import.meta.url, main);

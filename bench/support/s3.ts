@@ -6,6 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -113,4 +114,27 @@ export async function clearPrefix(client: S3Client, bucket: string, prefix: stri
   for (const u of uploads.Uploads ?? []) {
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
   }
+}
+
+/** Throws when a run left a multipart upload under `prefix` (a failed or cancelled job must leave none). */
+export async function expectNoUploads(client: S3Client, bucket: string, prefix: string, who: string): Promise<void> {
+  const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+  if ((uploads.Uploads ?? []).length > 0) {
+    throw new Error(`${who}: ${uploads.Uploads?.length} multipart uploads left under ${prefix}`);
+  }
+}
+
+/**
+ * Runs `main` when `moduleUrl` is the process's entry file (a benchmark step run as its own process), exiting 0, or
+ * 1 with the error on stderr; does nothing when the file is imported for its types.
+ */
+export function runAsMain(moduleUrl: string, main: () => Promise<void>): void {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
