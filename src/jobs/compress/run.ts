@@ -56,7 +56,12 @@ export const UPLOAD_CONCURRENCY = 4;
 /** How many skipped sources the result lists by name (all are counted). */
 export const MAX_ERROR_FILES = 1000;
 
-const CONTENT_TYPES = { zip: 'application/zip', tar: 'application/x-tar', 'tar.gz': 'application/gzip' } as const;
+/** The archive's Content-Type unless the output gives one. */
+export const CONTENT_TYPES = {
+  zip: 'application/zip',
+  tar: 'application/x-tar',
+  'tar.gz': 'application/gzip',
+} as const;
 
 export interface CompressSettings extends PackSettings {
   readonly deadline?: Deadline | undefined;

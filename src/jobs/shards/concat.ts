@@ -23,6 +23,7 @@ import type { ConcatOptions, ConcatResult } from '../concat/types.js';
 import { withRetry } from '../io/retry.js';
 import { UploadSession } from '../io/upload-session.js';
 import { newJobId } from '../job.js';
+import { mapOrdered } from '../util/map-ordered.js';
 import { deletePrefix, readJson, resultKey, workPrefixOf, writeJson } from './store.js';
 import type { PackShardPlanRef } from './types.js';
 
@@ -288,8 +289,10 @@ export async function finishConcatShards(
   const plan = await loadConcatPlan(driver, ref, signal);
   const recorded = new Map<number, ConcatShardResult['parts'][number]>();
   const missing: number[] = [];
-  for (let shard = 0; shard < plan.shards.length; shard++) {
-    const r = await readJson<ConcatShardResult>(driver, ref.bucket, resultKey(plan.workPrefix, shard), signal);
+  const read = (shard: number) =>
+    readJson<ConcatShardResult>(driver, ref.bucket, resultKey(plan.workPrefix, shard), signal);
+  const shards = plan.shards.map((_, i) => i);
+  for await (const [shard, r] of mapOrdered(shards, 16, async (s) => [s, await read(s)] as const, signal)) {
     if (!r) missing.push(shard);
     else for (const p of r.parts) recorded.set(p.partNumber, p);
   }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { concatBytes } from '../../drivers/body.js';
 import type { ObjectInfo, StorageDriver } from '../../drivers/types.js';
 import { createNameRegistry } from '../../engine/names.js';
 import { padTo } from '../../engine/tar/records.js';
@@ -81,13 +82,7 @@ class Glue {
     if (e) this.sources.push({ bucket: e.bucket, key: e.key, versionId: e.versionId });
   }
   body(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let at = 0;
-    for (const c of this.#chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(this.#chunks, this.#size);
   }
 }
 

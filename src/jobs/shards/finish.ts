@@ -11,6 +11,7 @@
  * @module
  */
 
+import { concatBytes } from '../../drivers/body.js';
 import type { StorageDriver } from '../../drivers/types.js';
 import { gzipHeader, gzipTrailer } from '../../engine/codec/gzip.js';
 import { createRawDeflater, levelForType } from '../../engine/codec/index.js';
@@ -20,7 +21,7 @@ import { type EntryRecord, zipDirectory } from '../../engine/zip/index.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
-import { MAX_ERROR_FILES } from '../compress/run.js';
+import { CONTENT_TYPES, MAX_ERROR_FILES } from '../compress/run.js';
 import type { ErrorFile } from '../compress/types.js';
 import { concatObjects } from '../concat/index.js';
 import type { ConcatResult, ConcatSource } from '../concat/types.js';
@@ -40,7 +41,6 @@ import {
   type PlanRecord,
 } from './types.js';
 
-const CONTENT_TYPES = { zip: 'application/zip', tar: 'application/x-tar', 'tar.gz': 'application/gzip' } as const;
 /** Shard results read at once. */
 const READ_CONCURRENCY = 16;
 
@@ -69,13 +69,10 @@ async function loadResults(
   plan: PlanRecord,
   signal?: AbortSignal,
 ): Promise<StoredShardResult[]> {
-  const shards = plan.shards.map((_, i) => i);
   const results: StoredShardResult[] = [];
   const missing: number[] = [];
   const loaded = mapOrdered(
-    (async function* () {
-      yield* shards;
-    })(),
+    plan.shards.map((_, i) => i),
     READ_CONCURRENCY,
     async (shard) => {
       const r = await readJson<StoredShardResult>(driver, bucket, resultKey(plan.workPrefix, shard), signal);
@@ -124,7 +121,7 @@ async function wrapperOf(
       for (const rec of records) moved.push({ ...rec, offset: rec.offset + base });
       base += r.size;
     }
-    return { tail: join(zipDirectory(moved, { offset: total })) };
+    return { tail: concatBytes(zipDirectory(moved, { offset: total })) };
   }
   const end = new Uint8Array(trailerLength(0, 1));
   if (format === 'tar') return { tail: end };
@@ -141,17 +138,7 @@ async function wrapperOf(
   const last = [...(await deflater.write(end)), ...(await deflater.end())];
   crc = crc32(end, crc);
   tarBytes += end.length;
-  return { head: gzipHeader({ level }), tail: join([...last, gzipTrailer(crc, tarBytes)]) };
-}
-
-function join(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return { head: gzipHeader({ level }), tail: concatBytes([...last, gzipTrailer(crc, tarBytes)]) };
 }
 
 /**

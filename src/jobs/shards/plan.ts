@@ -167,9 +167,7 @@ export async function planPackShards(driver: StorageDriver, options: PlanPackSha
   const cut = cutShards(entries, shardCount);
   const outBucket = pack.output.bucket;
   const writes = mapOrdered(
-    (async function* () {
-      yield* cut.map((list, shard) => ({ list, shard }));
-    })(),
+    cut.map((list, shard) => ({ list, shard })),
     WRITE_CONCURRENCY,
     ({ list, shard }) => writeJson(driver, outBucket, manifestKey(workPrefix, shard), list, signal),
     signal,

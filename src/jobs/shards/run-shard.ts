@@ -31,6 +31,7 @@ import {
   resultKey,
   shardPrefix,
   workPrefixOf,
+  writeJson,
 } from './store.js';
 import {
   type PackShardPlanRef,
@@ -234,18 +235,7 @@ async function finishShard(
   signal?: AbortSignal,
 ): Promise<PackShardResult> {
   const { workPrefix } = plan;
-  const body = new TextEncoder().encode(JSON.stringify(stored));
-  await withRetry(
-    () =>
-      driver.put({
-        bucket: ref.bucket,
-        key: resultKey(workPrefix, stored.shard),
-        body,
-        contentType: 'application/json',
-        signal,
-      }),
-    { signal },
-  );
+  await writeJson(driver, ref.bucket, resultKey(workPrefix, stored.shard), stored, signal);
   // Cancelled while this shard ran: cancelPackShards deleted the plan first, so remove what this run wrote.
   if (!(await readJson<PlanRecord>(driver, ref.bucket, ref.key, signal))) {
     await deletePrefix(driver, ref.bucket, shardPrefix(workPrefix, stored.shard), signal);
