@@ -15,7 +15,6 @@ import {
   type JobDetail,
   type JobProgressEvent,
   type JobRecord,
-  type JobState,
   type JobStore,
   type JobTag,
   type PendingCleanup,

@@ -77,7 +77,7 @@ export async function entryInProgress(
       `${where} changed since job ${jobId} began writing it (${why}); the archive cannot continue. Run the job again`,
       { ref: { bucket: pin.bucket, key: pin.key } },
     );
-  if (!item || item.kind !== 'object' || item.bucket !== pin.bucket || item.key !== pin.key) {
+  if (item?.kind !== 'object' || item.bucket !== pin.bucket || item.key !== pin.key) {
     throw changed('it is no longer listed where it was');
   }
   const info = await driver.head({ bucket: pin.bucket, key: pin.key, versionId: pin.versionId, signal });

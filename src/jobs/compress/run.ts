@@ -15,7 +15,6 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import { pickWriteAttributes } from '../../drivers/types.js';
-import { crc32 } from '../../engine/crc32.js';
 import type { ArchiveEntry } from '../../engine/entry.js';
 import type { NameRegistry } from '../../engine/names.js';
 import { type TarCheckpoint, tarStream } from '../../engine/tar/index.js';
@@ -29,7 +28,6 @@ import { MarkQueue, WriteStopped, writeCheckpointed } from '../io/checkpointed-w
 import { type WriteObjectResult, writeObject } from '../io/multipart-writer.js';
 import { planPartSize } from '../io/parts.js';
 import { prefetchOrdered } from '../io/prefetch.js';
-import { readObject } from '../io/read-object.js';
 import { UploadSession, type UploadSessionState } from '../io/upload-session.js';
 import { isSimulatedCrash } from '../job.js';
 import { type JobContext, JobPause } from '../run-job.js';

@@ -9,14 +9,14 @@
 import { assertObjectRef, assertWriteAttributes } from '../../drivers/validate.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { intOption } from '../../internal/validate.js';
-import { assertKnownKeys, optionKeys } from '../../options.js';
+import { assertKnownKeys } from '../../options.js';
 import { type ClientContext, track } from '../context.js';
-import { assertDeadline, TIME_BUDGET_KEYS, type TimeBudgetOptions } from '../deadline.js';
+import { assertDeadline } from '../deadline.js';
 import type { Job } from '../job.js';
 import { cleanPending } from '../recover.js';
 import { assertResumable, RESUME_RUN_OPTION_KEYS, type ResumeRunOptions } from '../resume.js';
 import { startJob } from '../run-job.js';
-import { COMMON_JOB_KEYS, type CommonJobOptions, type JobDetail, type JobRecord } from '../types.js';
+import type { JobRecord } from '../types.js';
 import { assertCommonOptions } from '../validate.js';
 import { type ConcatCheckpoint, checkpointOf, isConcatCheckpoint, loadSources, saveSources } from './checkpoint.js';
 import { assertSourcesUnchanged, type ConcatSettings, ConcatTally, runConcat } from './run.js';
