@@ -29,6 +29,13 @@ import { fileURLToPath } from 'node:url';
 /** @type {readonly Tool[]} */
 export const TOOLS = [
   { name: 'unzip', group: 'readers', what: 'Info-ZIP unzip', commands: ['unzip'], packages: ['unzip'] },
+  {
+    name: 'zip',
+    group: 'readers',
+    what: 'Info-ZIP zip (writes extract fixtures)',
+    commands: ['zip'],
+    packages: ['zip'],
+  },
   { name: '7z', group: 'readers', what: '7-Zip', commands: ['7z'], packages: ['p7zip-full'] },
   { name: 'bsdtar', group: 'readers', what: 'libarchive bsdtar', commands: ['bsdtar'], packages: ['libarchive-tools'] },
   {

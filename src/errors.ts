@@ -34,6 +34,14 @@ export const ErrorCode = {
    * abandoned it: its multipart uploads were aborted and its intermediate objects deleted.
    */
   Abandoned: 'Abandoned',
+  /**
+   * An archive being read is malformed: truncated, a CRC-32 or authentication code that does not match, a header
+   * that does not parse, or entries that overlap each other or the central directory (a zip bomb of the
+   * overlapping kind). The message names the entry.
+   */
+  CorruptArchive: 'CorruptArchive',
+  /** An encrypted archive entry needs a password and none was given, or the one given is wrong. */
+  BadPassword: 'BadPassword',
   /** Anything else: a bug, or a store answer we do not understand. The `cause` says more. */
   Internal: 'Internal',
 } as const;

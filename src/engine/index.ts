@@ -15,6 +15,21 @@ export * from './codec/index.js';
 export * from './concat/index.js';
 export { crc32, crc32Base64, crc32Combine, crc32Portable } from './crc32.js';
 export type { ArchiveEntry, EntryBody, EntryBodySource, EntrySource } from './entry.js';
-export { createNameRegistry, type DuplicatePolicy, MAX_ENTRY_NAME_BYTES, sanitizeEntryName } from './names.js';
+export {
+  checkExtractPath,
+  createNameRegistry,
+  type DuplicatePolicy,
+  MAX_ENTRY_NAME_BYTES,
+  sanitizeEntryName,
+} from './names.js';
+export {
+  type ByteCursor,
+  blobSource,
+  bytesSource,
+  type RandomAccessSource,
+  sourceCursor,
+  streamCursor,
+} from './read/source.js';
 export * from './tar/index.js';
+export * from './unzip/index.js';
 export * from './zip/index.js';

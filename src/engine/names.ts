@@ -217,3 +217,39 @@ export function createNameRegistry(policy: DuplicatePolicy): NameRegistry {
     },
   };
 }
+
+/**
+ * Checks an entry path read from an archive before it becomes part of an output key or file path, and returns it
+ * without `.` and empty segments. Unlike {@link sanitizeEntryName}, nothing is rewritten into meaning: a path that
+ * could point anywhere but below the output folder is refused, because the archive may have been built to do so
+ * (zip-slip).
+ *
+ * Refused with `InvalidArgument`, the entry quoted: a `..` segment (or one of dots and spaces, which Windows trims
+ * to `..`); an absolute path (leading `/`); a drive letter (`C:`) or UNC prefix; any backslash (a separator on
+ * Windows, so `a\..\..\x` would climb there); NUL and other control characters; lone surrogates; a path with nothing
+ * left. There is no string-prefix containment check to get wrong: a path that passes has only plain segments.
+ *
+ * @example checkExtractPath('./photos//a.jpg') // 'photos/a.jpg'
+ * @example checkExtractPath('../../etc/passwd') // throws InvalidArgument
+ */
+export function checkExtractPath(path: string): string {
+  if (typeof path !== 'string') throw new TypeError(`Entry path must be a string, got ${typeof path}`);
+  const refuse = (why: string) =>
+    new BucketJobsError(ErrorCode.InvalidArgument, `Unsafe entry path ${quote(path)} in the archive: ${why}`);
+  const bad = badCharacter(path);
+  if (bad) throw refuse(bad);
+  if (path.includes('\\')) throw refuse('it contains a backslash (a path separator on Windows)');
+  if (path.startsWith('/')) throw refuse('it is absolute');
+  if (DRIVE.test(path)) throw refuse('it starts with a drive letter');
+  const directory = path.endsWith('/');
+  const kept: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') throw refuse(`a '..' segment would point outside the output folder`);
+    if (DOTS_AND_SPACES.test(segment))
+      throw refuse(`the segment ${JSON.stringify(segment)} resolves to '..' on Windows`);
+    kept.push(segment);
+  }
+  if (kept.length === 0) throw refuse('nothing is left of it');
+  return directory ? `${kept.join('/')}/` : kept.join('/');
+}

@@ -15,6 +15,7 @@ export {
 } from './deflate.js';
 export { hasCompressedMagic, INCOMPRESSIBLE_RATIO, looksIncompressible, SAMPLE_BYTES } from './detect.js';
 export { type GzipOptions, gzip, gzipHeader, gzipTrailer } from './gzip.js';
+export { type InflateFormat, inflate } from './inflate.js';
 export {
   createParallelDeflater,
   PARALLEL_BLOCK_BYTES,

@@ -6,6 +6,13 @@
 
 export { createTarSizePredictor, predictTarSize, type TarSizePredictor } from './predict.js';
 export {
+  DEFAULT_MAX_TAR_HEADER_BYTES,
+  type ReadTarOptions,
+  readTar,
+  type TarEntryType,
+  type TarReadEntry,
+} from './reader.js';
+export {
   TAR_CHECKPOINT_FORMAT,
   TAR_DETERMINISTIC_EPOCH,
   type TarCheckpoint,

@@ -82,17 +82,24 @@ export async function createAesEncryptorWith(
   if (backend === 'node' && !node) {
     throw new BucketJobsError(ErrorCode.Unsupported, 'The node AES backend needs node:crypto with aes-256-ecb');
   }
-  const keys = node ? await pbkdf2Node(node, pw, salt) : await pbkdf2Portable(pw, salt);
-  const encKey = keys.subarray(0, KEY_BYTES);
-  const authKey = keys.subarray(KEY_BYTES, 2 * KEY_BYTES);
+  const { keystream, mac, verifier } = await deriveKeys(pw, salt, KEY_BYTES, node);
   const header = new Uint8Array(SALT_BYTES + VERIFIER_BYTES);
   header.set(salt);
-  header.set(keys.subarray(2 * KEY_BYTES, 2 * KEY_BYTES + VERIFIER_BYTES), SALT_BYTES);
+  header.set(verifier, SALT_BYTES);
+  return ctrEncryptor(header, keystream, mac);
+}
 
+/** The keystream, MAC and verifier for one entry (AE spec, "Encryption Key Generation"). */
+async function deriveKeys(pw: Uint8Array, salt: Uint8Array, keyBytes: number, node: NodeCryptoLike | undefined) {
+  const length = 2 * keyBytes + VERIFIER_BYTES;
+  const keys = node ? await pbkdf2Node(node, pw, salt, length) : await pbkdf2Portable(pw, salt, length);
+  const encKey = keys.subarray(0, keyBytes);
+  const authKey = keys.subarray(keyBytes, 2 * keyBytes);
+  const verifier = keys.subarray(2 * keyBytes, 2 * keyBytes + VERIFIER_BYTES);
   let keystream: (first: number, blocks: number) => Uint8Array;
   let mac: Mac;
   if (node) {
-    const cipher = node.createCipheriv('aes-256-ecb', encKey, null);
+    const cipher = node.createCipheriv(`aes-${keyBytes * 8}-ecb`, encKey, null);
     cipher.setAutoPadding(false);
     const counters = new Uint8Array(BATCH_BLOCKS * BLOCK);
     keystream = (first, blocks) => {
@@ -102,12 +109,77 @@ export async function createAesEncryptorWith(
     const hmac = node.createHmac('sha1', authKey);
     mac = { update: (d) => void hmac.update(d), digest: () => new Uint8Array(hmac.digest()) };
   } else {
+    if (keyBytes !== KEY_BYTES) {
+      throw new BucketJobsError(
+        ErrorCode.Unsupported,
+        `AES-${keyBytes * 8} entries need node:crypto; the portable backend reads AES-256 only`,
+      );
+    }
     const aes = new Aes256(encKey);
     const out = new Uint8Array(BATCH_BLOCKS * BLOCK);
     keystream = (first, blocks) => aes.counterBlocks(first, blocks, out);
     mac = new HmacSha1(authKey);
   }
-  return ctrEncryptor(header, keystream, mac);
+  return { keystream, mac, verifier };
+}
+
+/** Decrypts one WinZip AES entry's data (AE-1 or AE-2, AES-128, -192 or -256). */
+export interface AesDecryptor {
+  /** Bytes before the encrypted data: the salt and the 2-byte password verifier. */
+  readonly headerBytes: number;
+  /** Decrypts the next chunk of the encrypted data (not the header, not the authentication code). */
+  decrypt(chunk: Uint8Array): Uint8Array;
+  /**
+   * Checks the 10-byte authentication code that follows the data.
+   * @throws `CorruptArchive` when it does not match: the data was changed (or the entry was built wrong).
+   */
+  verify(authCode: Uint8Array, entry: string): void;
+}
+
+/** Salt length by AES strength (AE spec, "Salt Value"): 1 = AES-128, 2 = AES-192, 3 = AES-256. */
+export const AES_SALT_BYTES: Readonly<Record<number, number>> = { 1: 8, 2: 12, 3: 16 };
+
+/**
+ * The decryptor for one entry, from its header (`salt + verifier`, {@link AES_SALT_BYTES} + 2 bytes).
+ * @throws `BadPassword` when the password verifier does not match (a wrong password, 1 in 65,536 of which pass
+ *   the verifier: the authentication code catches those); `CorruptArchive` for an unknown strength.
+ */
+export async function createAesDecryptor(
+  password: string | Uint8Array,
+  header: Uint8Array,
+  strength: number,
+  entry: string,
+  backend: AesBackend = 'auto',
+): Promise<AesDecryptor> {
+  const saltBytes = AES_SALT_BYTES[strength];
+  if (saltBytes === undefined) {
+    throw new BucketJobsError(
+      ErrorCode.CorruptArchive,
+      `Entry ${JSON.stringify(entry)}: unknown AES strength ${strength}`,
+    );
+  }
+  const pw = passwordBytes(password);
+  const node = backend === 'portable' ? undefined : nodeCrypto();
+  const { keystream, mac, verifier } = await deriveKeys(pw, header.subarray(0, saltBytes), saltBytes * 2, node);
+  if (verifier[0] !== header[saltBytes] || verifier[1] !== header[saltBytes + 1]) {
+    throw new BucketJobsError(ErrorCode.BadPassword, `Wrong password for the encrypted entry ${JSON.stringify(entry)}`);
+  }
+  const cipher = ctrCipher(keystream, mac, 'decrypt');
+  return {
+    headerBytes: saltBytes + VERIFIER_BYTES,
+    decrypt: cipher,
+    verify(authCode, name) {
+      const want = mac.digest();
+      let diff = authCode.length === AUTH_CODE_BYTES ? 0 : 1;
+      for (let i = 0; i < AUTH_CODE_BYTES; i++) diff |= (want[i] as number) ^ ((authCode[i] as number) ?? 0);
+      if (diff !== 0) {
+        throw new BucketJobsError(
+          ErrorCode.CorruptArchive,
+          `The AES authentication code of entry ${JSON.stringify(name)} does not match: its data was changed`,
+        );
+      }
+    },
+  };
 }
 
 /**
@@ -142,16 +214,40 @@ function ctrEncryptor(
   keystream: (first: number, blocks: number) => Uint8Array,
   mac: Mac,
 ): AesEncryptor {
+  const cipher = ctrCipher(keystream, mac, 'encrypt');
+  let finished = false;
+  return {
+    header,
+    encrypt: async (chunk) => {
+      if (finished) throw new BucketJobsError(ErrorCode.Internal, 'AesEncryptor: encrypt() after finish()');
+      return cipher(chunk);
+    },
+    async finish() {
+      if (finished) throw new BucketJobsError(ErrorCode.Internal, 'AesEncryptor: finish() called twice');
+      finished = true;
+      return mac.digest().slice(0, AUTH_CODE_BYTES);
+    },
+  };
+}
+
+/**
+ * WinZip's AES-CTR over a chunk stream, either way: the same keystream XOR, with the authentication code fed the
+ * encrypted bytes (the output when encrypting, the input when decrypting).
+ */
+function ctrCipher(
+  keystream: (first: number, blocks: number) => Uint8Array,
+  mac: Mac,
+  direction: 'encrypt' | 'decrypt',
+): (chunk: Uint8Array) => Uint8Array {
   // WinZip's counter: a 16-byte little-endian integer, 1 for the first block (AE spec, "Encryption Algorithm").
   let counter = 1;
   // Keystream left over from a block that the previous chunk used only in part.
   const tail = new Uint8Array(BLOCK);
   let tailPos = BLOCK;
-  let finished = false;
 
-  const encryptNow = (chunk: Uint8Array): Uint8Array => {
-    if (finished) throw new BucketJobsError(ErrorCode.Internal, 'AesEncryptor: encrypt() after finish()');
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('AesEncryptor.encrypt() takes a Uint8Array');
+  return (chunk: Uint8Array): Uint8Array => {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError(`AES ${direction}() takes a Uint8Array`);
+    if (direction === 'decrypt') mac.update(chunk);
     const n = chunk.length;
     // The output starts as a copy of the input (one memcpy) and is XORed in place. Its first byte sits at an offset
     // that puts every keystream batch on a 4-byte boundary, so the XOR can run on Int32 words (3-4x faster).
@@ -182,18 +278,8 @@ function ctrEncryptor(
       i += take;
     }
     // The authentication code covers the encrypted data only (AE spec, "Authentication Code").
-    mac.update(out);
+    if (direction === 'encrypt') mac.update(out);
     return out;
-  };
-
-  return {
-    header,
-    encrypt: async (chunk) => encryptNow(chunk),
-    async finish() {
-      if (finished) throw new BucketJobsError(ErrorCode.Internal, 'AesEncryptor: finish() called twice');
-      finished = true;
-      return mac.digest().slice(0, AUTH_CODE_BYTES);
-    },
   };
 }
 
@@ -302,9 +388,9 @@ function nodeCrypto(): NodeCryptoLike | undefined {
   return nodeCryptoCache ?? undefined;
 }
 
-function pbkdf2Node(node: NodeCryptoLike, password: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
+function pbkdf2Node(node: NodeCryptoLike, password: Uint8Array, salt: Uint8Array, length: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    node.pbkdf2(password, salt, PBKDF2_ITERATIONS, 2 * KEY_BYTES + VERIFIER_BYTES, 'sha1', (err, key) =>
+    node.pbkdf2(password, salt, PBKDF2_ITERATIONS, length, 'sha1', (err, key) =>
       err ? reject(err) : resolve(new Uint8Array(key)),
     );
   });
@@ -313,15 +399,15 @@ function pbkdf2Node(node: NodeCryptoLike, password: Uint8Array, salt: Uint8Array
 // ---------------------------------------------------------------------------------------------------------------------
 // Portable backend: WebCrypto PBKDF2 (JS where there is no SubtleCrypto), AES-256 and HMAC-SHA1 in JS
 
-async function pbkdf2Portable(password: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
+async function pbkdf2Portable(password: Uint8Array, salt: Uint8Array, length: number): Promise<Uint8Array> {
   const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
-  if (!subtle) return pbkdf2Sha1(password, salt, PBKDF2_ITERATIONS, 2 * KEY_BYTES + VERIFIER_BYTES);
+  if (!subtle) return pbkdf2Sha1(password, salt, PBKDF2_ITERATIONS, length);
   // Copies typed as Uint8Array<ArrayBuffer>, which is what BufferSource accepts.
   const key = await subtle.importKey('raw', new Uint8Array(password), 'PBKDF2', false, ['deriveBits']);
   const bits = await subtle.deriveBits(
     { name: 'PBKDF2', hash: 'SHA-1', salt: new Uint8Array(salt), iterations: PBKDF2_ITERATIONS },
     key,
-    (2 * KEY_BYTES + VERIFIER_BYTES) * 8,
+    length * 8,
   );
   return new Uint8Array(bits);
 }
