@@ -18,6 +18,14 @@ import type { FileCompressOptions } from './jobs/compress/types.js';
 import { type ConcatJob, concatObjects, resumeConcatJob } from './jobs/concat/index.js';
 import type { ConcatOptions } from './jobs/concat/types.js';
 import type { ClientContext } from './jobs/context.js';
+import {
+  type ArchivePreview,
+  createFileUncompressJob,
+  type FileUncompressJob,
+  type PreviewOptions,
+  previewArchive,
+} from './jobs/extract/index.js';
+import type { FileUncompressOptions } from './jobs/extract/types.js';
 import { detailOf, type RecoverJobsOptions, type RecoverJobsResult, recoverJobs } from './jobs/recover.js';
 import { DEFAULT_STALE_AFTER_MS } from './jobs/run-job.js';
 import { memoryJobStore } from './jobs/store.js';
@@ -103,6 +111,18 @@ export interface Client {
    * @throws `InvalidArgument` for bad options (nothing is started).
    */
   concatObjects(options: ConcatOptions): Promise<ConcatJob>;
+  /**
+   * Unpack a zip, tar, tar.gz or gz archive in the store into objects (COS FileUncompress): zip entries by random
+   * access, several at once; stored entries of 5 MiB and more by server-side part copy of the archive's bytes. Every
+   * entry path is checked (no `..`, absolute paths, drive letters or backslashes), every CRC-32 too, and limits
+   * count the bytes actually inflated. See docs/jobs/extract.md.
+   * @throws `InvalidArgument` for bad options (nothing is started).
+   */
+  createFileUncompressJob(options: FileUncompressOptions): Promise<FileUncompressJob>;
+  /**
+   * List an archive's entries without extracting (COS ZipPreview): a zip of any size costs at most 3 ranged GETs.
+   */
+  previewArchive(options: PreviewOptions): Promise<ArchivePreview>;
   /**
    * Run one operation (copy, restore, tag, delete or your own function) over every object of a manifest, with an
    * S3-format completion report (COS / S3 Batch Operations). See docs/jobs/batch.md.
@@ -199,6 +219,8 @@ export function createClient(options: ClientOptions): Client {
     getJob: load,
     createFileCompressJob: (o) => createFileCompressJob(context, o),
     concatObjects: (o) => concatObjects(context, o),
+    createFileUncompressJob: (o) => createFileUncompressJob(context, o),
+    previewArchive: (o) => previewArchive(context.driver, o),
     runBatchJob: (o) => runBatchJob(context, o),
     confirmJob: (id) => confirmJob(context, id),
     resumeJob: <J>(id: string, o?: ResumeJobOptions) => resumeJob(id, o) as Promise<J>,

@@ -41,6 +41,14 @@ export {
 } from './jobs/concat/index.js';
 export type * from './jobs/concat/types.js';
 export type { Deadline, TimeBudgetOptions } from './jobs/deadline.js';
+export {
+  type ArchivePreview,
+  checkFileUncompressOptions,
+  type FileUncompressJob,
+  type PreviewEntry,
+  type PreviewOptions,
+} from './jobs/extract/index.js';
+export type * from './jobs/extract/types.js';
 export { Job } from './jobs/job.js';
 export type { ProgressUpdate } from './jobs/progress.js';
 export type { AbandonedJob, RecoverJobsOptions, RecoverJobsResult } from './jobs/recover.js';

@@ -38,6 +38,8 @@ export interface UploadSessionState {
 
 export interface CreateUploadOptions extends WriteAttributes {
   readonly bucket: string;
+  /** Ask the store for each part's CRC-32 (stores that list `CRC32` in their capabilities). */
+  readonly checksumAlgorithm?: 'CRC32' | undefined;
   readonly key: string;
   readonly signal?: AbortSignal | undefined;
   readonly retry?: SessionRetry | undefined;
