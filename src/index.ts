@@ -43,10 +43,13 @@ export type * from './jobs/concat/types.js';
 export type { Deadline, TimeBudgetOptions } from './jobs/deadline.js';
 export {
   type ArchivePreview,
+  type CosFileUncompressRequest,
   checkFileUncompressOptions,
   type FileUncompressJob,
+  fromCosFileUncompressRequest,
   type PreviewEntry,
   type PreviewOptions,
+  toCosFileUncompressJobsDetail,
 } from './jobs/extract/index.js';
 export type * from './jobs/extract/types.js';
 export { Job } from './jobs/job.js';

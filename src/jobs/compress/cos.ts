@@ -135,7 +135,7 @@ export function fromCosFileCompressRequest(
   };
 }
 
-const COS_STATE: Record<JobState, string> = {
+export const COS_STATE: Record<JobState, string> = {
   Submitted: 'Submitted',
   Suspended: 'Submitted',
   Running: 'Running',
@@ -148,7 +148,7 @@ const COS_STATE: Record<JobState, string> = {
 };
 
 /** COS times are ISO 8601 with the +0800 offset, or "-" when unset. */
-function cosTime(iso: string | undefined): string {
+export function cosTime(iso: string | undefined): string {
   if (!iso) return '-';
   const t = new Date(Date.parse(iso) + 8 * 3600_000).toISOString().replace(/\.\d{3}Z$/, '');
   return `${t}+0800`;

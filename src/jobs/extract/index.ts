@@ -16,6 +16,7 @@ import { withRetry } from '../io/retry.js';
 import type { Job } from '../job.js';
 import { startJob } from '../run-job.js';
 import { assertCommonOptions } from '../validate.js';
+import { toCosFileUncompressJobsDetail } from './cos.js';
 import { detectFormat } from './detect.js';
 import { ListWriter, rollback } from './list.js';
 import { ExtractTally } from './plan.js';
@@ -160,6 +161,7 @@ export async function createFileUncompressJob(
     signal: options.signal,
     onProgress: options.onProgress,
     progressIntervalMs: options.progressIntervalMs,
+    toCos: toCosFileUncompressJobsDetail,
     run: async (ctx) => {
       const signal = ctx.signal;
       if (listPrefix !== false) {
@@ -205,5 +207,10 @@ export async function createFileUncompressJob(
   return track(context, job);
 }
 
+export {
+  type CosFileUncompressRequest,
+  fromCosFileUncompressRequest,
+  toCosFileUncompressJobsDetail,
+} from './cos.js';
 export { type ArchivePreview, type PreviewEntry, type PreviewOptions, previewArchive } from './preview.js';
 export type * from './types.js';
