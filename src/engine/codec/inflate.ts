@@ -17,12 +17,12 @@ import type { DeflateBackend } from './raw-deflater.js';
 export type InflateFormat = 'deflate-raw' | 'gzip';
 
 interface NodeInflaterLike {
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
   end(): void;
   destroy(err?: Error): void;
   read(): Uint8Array | null;
   once(event: string, fn: (...args: never[]) => void): unknown;
-  off(event: string, fn: (...args: never[]) => void): unknown;
+  on(event: string, fn: (...args: never[]) => void): unknown;
   readonly readableEnded: boolean;
 }
 
@@ -66,24 +66,26 @@ async function* nodeInflate(
 ): AsyncGenerator<Uint8Array> {
   const z = format === 'gzip' ? zlib.createGunzip() : zlib.createInflateRaw();
   let failure: unknown;
-  const onError = (err: unknown) => {
+  z.once('error', ((err: unknown) => {
     failure ??= err;
-  };
-  z.once('error', onError as never);
+  }) as never);
   const it = input[Symbol.asyncIterator]();
   let ended = false;
-  // Waits until the inflater has output, ends, or fails.
-  const readable = () =>
+  // One input chunk at a time: the next is fed only once zlib has taken the last one and its output was read, so
+  // nothing piles up on either side (output is pulled at the consumer's pace).
+  let pending = false;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  z.on('readable', poke as never);
+  z.on('end', poke as never);
+  z.on('error', poke as never);
+  const wait = () =>
     new Promise<void>((resolve) => {
-      const done = () => {
-        z.off('readable', done);
-        z.off('end', done);
-        z.off('error', done);
-        resolve();
-      };
-      z.once('readable', done);
-      z.once('end', done);
-      z.once('error', done);
+      wake = resolve;
     });
   try {
     for (;;) {
@@ -94,18 +96,21 @@ async function* nodeInflate(
         continue;
       }
       if (z.readableEnded) return;
-      if (ended) {
-        await readable();
+      if (pending || ended) {
+        await wait();
         continue;
       }
-      // No output buffered: feed one more chunk (input is pulled only as fast as output is taken).
       const next = await it.next();
       if (next.done) {
         ended = true;
         z.end();
-      } else if (!z.write(next.value)) {
-        await readable();
+        continue;
       }
+      pending = true;
+      z.write(next.value, () => {
+        pending = false;
+        poke();
+      });
     }
   } catch (err) {
     throw corrupt(format, err);
