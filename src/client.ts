@@ -192,6 +192,13 @@ export function createClient(options: ClientOptions): Client {
       const { concurrency, ...rest } = o;
       return resumeConcatJob(context, record, rest, concurrency);
     }
+    if (record?.tag === 'FileUncompress') {
+      throw new BucketJobsError(
+        ErrorCode.Unsupported,
+        `Job ${jobId} is an extract job, which cannot be resumed yet: start it again with config.conflict 'skip' ` +
+          'to write only what is missing',
+      );
+    }
     if (record?.tag === 'FileCompress') {
       if (o.operation !== undefined || o.manifest !== undefined || o.concurrency !== undefined) {
         throw new BucketJobsError(

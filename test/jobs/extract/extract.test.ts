@@ -179,6 +179,18 @@ describe('options', () => {
     expect(new TextDecoder().decode(await body('dest', '456/a.txt'))).toBe('mine');
   });
 
+  it('resumeJob refuses an extract job with Unsupported (it cannot be resumed yet)', async () => {
+    const job = await client.createFileUncompressJob({
+      input: { bucket: 'arch', key: 'missing.zip' },
+      output: { bucket: 'dest', prefix: '' },
+    });
+    await job.done().catch(() => {});
+    // A record of a job whose process died looks the same to resumeJob: it must not be taken for a batch job.
+    const record = await client.jobStore.load(job.id);
+    await client.jobStore.save({ ...(record as NonNullable<typeof record>), state: 'Running', heartbeat: 0 });
+    await expect(client.resumeJob(job.id)).rejects.toMatchObject({ code: 'Unsupported' });
+  });
+
   it('a misspelled option is refused before anything starts', async () => {
     await expect(
       client.createFileUncompressJob({
