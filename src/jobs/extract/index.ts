@@ -165,7 +165,7 @@ export async function createFileUncompressJob(
     run: async (ctx) => {
       const signal = ctx.signal;
       if (listPrefix !== false) {
-        list = new ListWriter(driver, options.output.bucket, `${listPrefix}${ctx.jobId}/`, signal);
+        list = new ListWriter(driver, options.output.bucket, `${listPrefix}${ctx.jobId}/`);
       }
       const archive = await withRetry(
         () =>

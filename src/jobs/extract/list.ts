@@ -30,7 +30,6 @@ export class ListWriter {
     private readonly driver: StorageDriver,
     readonly bucket: string,
     private readonly folder: string,
-    private readonly signal: AbortSignal,
   ) {}
 
   get manifestKey(): string {
@@ -54,11 +53,9 @@ export class ListWriter {
     this.#parts.push(key);
     const data = new TextEncoder().encode(text);
     this.#flushing = this.#flushing.then(() =>
-      withRetry(
-        () => this.driver.put({ bucket: this.bucket, key, body: data, size: data.length, contentType: 'text/csv' }),
-        {
-          signal: this.signal,
-        },
+      // Not under the job's signal: a cancelled job still writes the list of what it did (and rolls back from it).
+      withRetry(() =>
+        this.driver.put({ bucket: this.bucket, key, body: data, size: data.length, contentType: 'text/csv' }),
       )
         .then(() => {})
         .catch((err: unknown) => {

@@ -86,13 +86,17 @@ export async function writeEntry(
 ): Promise<number> {
   const { driver, bucket, key, attributes, signal, tally } = o;
   if (declared <= IN_MEMORY_BYTES) {
-    // The whole entry is checked before anything is sent: a CRC failure writes nothing.
+    // The whole entry is checked before anything is sent: a CRC failure writes nothing. Iterated by hand, so that
+    // handing an entry that outgrows memory on to the streamed path does not close its body.
+    const it = body[Symbol.asyncIterator]();
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const c of body) {
-      chunks.push(c);
-      size += c.length;
-      if (size > IN_MEMORY_BYTES) return streamRest(o, chunks, body, size);
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      chunks.push(next.value);
+      size += next.value.length;
+      if (size > IN_MEMORY_BYTES) return streamRest(o, chunks, { [Symbol.asyncIterator]: () => it }, size);
     }
     const data = concatBytes(chunks, size);
     await withRetry(() => driver.put({ bucket, key, ...attributes, body: data, size, signal }), { signal });

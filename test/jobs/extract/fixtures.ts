@@ -126,3 +126,158 @@ export function patchU32(bytes: Uint8Array, sig: number, offset: number, value: 
 
 export const SIG_LOCAL = 0x04034b50;
 export const SIG_CENTRAL = 0x02014b50;
+
+/**
+ * One entry of {@link zipOf} / {@link tarOf}: its bytes given (`data`), or made by Python (`random`: that many
+ * seeded random bytes, which do not compress; `zeros`: that many zero bytes). The name is kept as given, NUL and
+ * all (Python's `ZipInfo()` cuts a name at NUL, so the helper sets it afterwards).
+ */
+export interface EntrySpec {
+  readonly name: string;
+  readonly data?: Uint8Array | undefined;
+  readonly random?: number | undefined;
+  readonly zeros?: number | undefined;
+  /** Zip only: deflate (level 1) instead of storing. @default false */
+  readonly deflate?: boolean | undefined;
+}
+
+function writeSpec(dir: string, entries: readonly EntrySpec[]): string {
+  const spec = entries.map((e) => ({
+    name: e.name,
+    data: e.data === undefined ? undefined : Buffer.from(e.data).toString('base64'),
+    random: e.random,
+    zeros: e.zeros,
+    deflate: e.deflate === true,
+  }));
+  const path = join(dir, `spec-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(spec));
+  return path;
+}
+
+const PY_ENTRY_DATA = `import base64, random
+def entry_data(e, i):
+    if e.get('data') is not None:
+        return base64.b64decode(e['data'])
+    if e.get('random') is not None:
+        return random.Random(1000 + i).randbytes(e['random'])
+    if e.get('zeros') is not None:
+        return b'\\0' * e['zeros']
+    return b'payload'
+`;
+
+/** A zip of `entries`, in that order, written by Python's zipfile; names kept byte for byte. */
+export function zipOf(dir: string, entries: readonly EntrySpec[], out = 'spec.zip'): Uint8Array {
+  const spec = writeSpec(dir, entries);
+  python(
+    `${PY_ENTRY_DATA}
+import json, zipfile
+entries = json.load(open(${JSON.stringify(spec)}))
+with zipfile.ZipFile(${JSON.stringify(out)}, 'w') as z:
+    for i, e in enumerate(entries):
+        info = zipfile.ZipInfo('x')
+        info.filename = e['name']
+        if e['deflate']:
+            info.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(info, entry_data(e, i), compresslevel=1 if e['deflate'] else None)
+`,
+    dir,
+  );
+  return read(join(dir, out));
+}
+
+/**
+ * A tar of regular files (`entries`, in that order), written by Python's tarfile in PAX format with each name in a
+ * pax `path` record, so that any name (absolute, `..`, backslashes, NUL, control characters) reaches the reader as
+ * given. `gzip` makes a tar.gz.
+ */
+export function tarOf(dir: string, entries: readonly EntrySpec[], out = 'spec.tar', gzip = false): Uint8Array {
+  const spec = writeSpec(dir, entries);
+  python(
+    `${PY_ENTRY_DATA}
+import io, json, tarfile
+entries = json.load(open(${JSON.stringify(spec)}))
+with tarfile.open(${JSON.stringify(out)}, ${JSON.stringify(gzip ? 'w:gz' : 'w')}, format=tarfile.PAX_FORMAT) as t:
+    for i, e in enumerate(entries):
+        data = entry_data(e, i)
+        info = tarfile.TarInfo('entry%d' % i)
+        info.size = len(data)
+        info.mtime = 1700000000
+        info.pax_headers = {'path': e['name']}
+        t.addfile(info, io.BytesIO(data))
+`,
+    dir,
+  );
+  return read(join(dir, out));
+}
+
+/** A tar of the given names (each holding `payload`); see {@link tarOf}. */
+export function tarWithNames(dir: string, names: readonly string[], out = 'names.tar'): Uint8Array {
+  return tarOf(
+    dir,
+    names.map((name) => ({ name })),
+    out,
+  );
+}
+
+/**
+ * Offset of the zip record with signature `sig` (SIG_LOCAL or SIG_CENTRAL) whose name is `name` (UTF-8 bytes).
+ * @throws when there is none.
+ */
+export function recordOf(bytes: Uint8Array, sig: number, name: string): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const want = new TextEncoder().encode(name);
+  const [lengthAt, nameAt] = sig === SIG_LOCAL ? [26, 30] : [28, 46];
+  for (let i = 0; i + nameAt + want.length <= bytes.length; i++) {
+    if (v.getUint32(i, true) !== sig || v.getUint16(i + lengthAt, true) !== want.length) continue;
+    if (want.every((b, k) => bytes[i + nameAt + k] === b)) return i;
+  }
+  throw new Error(`no record with signature ${sig.toString(16)} named ${JSON.stringify(name)}`);
+}
+
+/** {@link patchU32} on the record of entry `name` rather than the first one. */
+export function patchEntryU32(bytes: Uint8Array, sig: number, name: string, offset: number, value: number): Uint8Array {
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(recordOf(out, sig, name) + offset, value, true);
+  return out;
+}
+
+/** The 32-bit little-endian field at `offset` of the record of entry `name`. */
+export function entryU32(bytes: Uint8Array, sig: number, name: string, offset: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(
+    recordOf(bytes, sig, name) + offset,
+    true,
+  );
+}
+
+/**
+ * Like {@link overlapBomb}, but every central name has the length of the kernel's local name (`kernel`, 6 bytes), so
+ * that no entry seems to run into the central directory: only the check that entries do not overlap each other can
+ * stop it. All central headers share the kernel's local header at offset 0.
+ */
+export function overlapBombSameLength(dir: string, copies = 10): Uint8Array {
+  python(
+    `import zipfile, struct
+with zipfile.ZipFile('one6.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('kernel', b'\\0' * 1000000)
+data = open('one6.zip', 'rb').read()
+eocd = data.rfind(b'PK\\x05\\x06')
+cd_size, cd_off = struct.unpack('<II', data[eocd+12:eocd+20])
+central = data[cd_off:cd_off+46]
+out = bytearray(data[:cd_off])
+cds = bytearray()
+for i in range(${copies}):
+    name = ('f%05d' % i).encode()
+    fixed = bytearray(central)
+    fixed[28:30] = struct.pack('<H', len(name))
+    fixed[30:32] = struct.pack('<H', 0)
+    fixed[32:34] = struct.pack('<H', 0)
+    cds += fixed + name
+start = len(out)
+out += cds
+out += struct.pack('<IHHHHIIH', 0x06054b50, 0, 0, ${copies}, ${copies}, len(cds), start, 0)
+open('bomb6.zip', 'wb').write(out)
+`,
+    dir,
+  );
+  return read(join(dir, 'bomb6.zip'));
+}
