@@ -66,6 +66,23 @@ export interface ByteCursor {
   close(): Promise<void>;
 }
 
+/** Up to `n` bytes from `take` (which gives views of what is buffered): one view when it has them all. */
+async function readExact(take: (n: number) => Promise<Uint8Array | undefined>, n: number): Promise<Uint8Array> {
+  const first = await take(n);
+  if (!first) return new Uint8Array(0);
+  if (first.length === n) return first;
+  const out = new Uint8Array(n);
+  out.set(first);
+  let got = first.length;
+  while (got < n) {
+    const more = await take(n - got);
+    if (!more) return out.subarray(0, got);
+    out.set(more, got);
+    got += more.length;
+  }
+  return out;
+}
+
 /** A cursor over a stream (or any body): skipping reads and drops. */
 export function streamCursor(body: EntryBody): ByteCursor {
   const it = openBody(body)[Symbol.asyncIterator]();
@@ -97,21 +114,7 @@ export function streamCursor(body: EntryBody): ByteCursor {
     get position() {
       return position;
     },
-    async read(n) {
-      const first = await take(n);
-      if (!first) return new Uint8Array(0);
-      if (first.length === n) return first;
-      const out = new Uint8Array(n);
-      out.set(first);
-      let got = first.length;
-      while (got < n) {
-        const more = await take(n - got);
-        if (!more) return out.subarray(0, got);
-        out.set(more, got);
-        got += more.length;
-      }
-      return out;
-    },
+    read: (n) => readExact(take, n),
     async skip(n) {
       let left = n;
       while (left > 0) {
@@ -171,21 +174,7 @@ export function sourceCursor(
     get position() {
       return position;
     },
-    async read(n) {
-      const first = await take(n);
-      if (!first) return new Uint8Array(0);
-      if (first.length === n) return first;
-      const out = new Uint8Array(n);
-      out.set(first);
-      let got = first.length;
-      while (got < n) {
-        const more = await take(n - got);
-        if (!more) return out.subarray(0, got);
-        out.set(more, got);
-        got += more.length;
-      }
-      return out;
-    },
+    read: (n) => readExact(take, n),
     async skip(n) {
       if (position + n > source.size) throw truncated(`${n} bytes to skip at offset ${position}, past the end`);
       position += n;

@@ -150,6 +150,16 @@ export class Extractor {
     return `${this.base}${clean}`;
   }
 
+  /** {@link keyFor}, with an unsafe path recorded as that entry's failure (undefined: go on with the next). */
+  keyOrSkip(path: string): string | undefined {
+    try {
+      return this.keyFor(path);
+    } catch (err) {
+      this.failed(path, undefined, err);
+      return undefined;
+    }
+  }
+
   /** Records a failure of one entry; rethrows it unless `ignoreError`, or when it concerns the whole job. */
   failed(entry: string, key: string | undefined, err: unknown): void {
     if (this.run.ctx.signal.aborted) throw abortError(this.run.ctx.signal);
@@ -222,13 +232,7 @@ export async function extractZip(run: ExtractRun, source: StoreSource): Promise<
       x.see();
       if (pool.failure) break;
       if (entry.directory) continue;
-      let key: string | undefined;
-      try {
-        key = x.keyFor(entry.name);
-      } catch (err) {
-        x.failed(entry.name, undefined, err);
-        continue;
-      }
+      const key = x.keyOrSkip(entry.name);
       if (key === undefined) continue;
       if (entry.symlink) {
         tally.skip({ entry: entry.name, reason: 'link', key });

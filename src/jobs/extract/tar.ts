@@ -55,13 +55,7 @@ export async function extractTar(run: ExtractRun, source: StoreSource, gzipped: 
         if (pool.failure) break;
         // Directories make no object (object stores have no folders), whatever their name says.
         if (entry.type === 'directory') continue;
-        let key: string | undefined;
-        try {
-          key = x.keyFor(entry.name);
-        } catch (err) {
-          x.failed(entry.name, undefined, err);
-          continue;
-        }
+        const key = x.keyOrSkip(entry.name);
         if (key === undefined) continue;
         if (entry.type === 'symlink' || entry.type === 'hardlink') {
           tally.skip({ entry: entry.name, reason: 'link', key });
@@ -162,13 +156,7 @@ export async function extractGz(run: ExtractRun, source: StoreSource): Promise<v
   const x = new Extractor(run);
   x.progressTotal = source.size;
   x.see();
-  let key: string | undefined;
-  try {
-    key = x.keyFor(name);
-  } catch (err) {
-    x.failed(name, undefined, err);
-    return;
-  }
+  const key = x.keyOrSkip(name);
   if (key === undefined) return;
   const raw = source.stream?.(0, source.size, signal) as AsyncIterable<Uint8Array>;
   await x.write(name, key, 0, false, (final) =>
