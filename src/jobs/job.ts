@@ -25,8 +25,16 @@ export function isSimulatedCrash(reason: unknown): boolean {
   return typeof reason === 'object' && reason !== null && (reason as Record<symbol, unknown>)[CRASH] === true;
 }
 
+let lastIdTime = 0;
+
 /** A job id: time first (base36 milliseconds, fixed width), so ids sort by creation; then 80 random bits. */
-export function newJobId(now = Date.now()): string {
+export function newJobId(now?: number): string {
+  // Ids from one process sort in creation order even within one millisecond: the time part never goes back, and
+  // a second id in the same millisecond takes the next one (listJobs pages by id).
+  if (now === undefined) {
+    now = Math.max(Date.now(), lastIdTime + 1);
+    lastIdTime = now;
+  }
   const bytes = crypto.getRandomValues(new Uint8Array(10));
   const rand = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
   return `j${now.toString(36).padStart(9, '0')}${rand}`;
