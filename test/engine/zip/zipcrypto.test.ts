@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { afterAll, describe, expect, it, TestRunner } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createZipCryptoDecryptor, ZIPCRYPTO_HEADER_BYTES } from '../../../src/engine/zip/zipcrypto.js';
 import { BucketJobsError, ErrorCode } from '../../../src/errors.js';
 import { needTools } from '../../support/tools.js';
@@ -27,18 +27,6 @@ writeFileSync(textPath, text);
 const binary = new Uint8Array(randomBytes(70_000));
 const binaryPath = join(dir, 'binary.bin');
 writeFileSync(binaryPath, binary);
-
-// Info-ZIP zip is not among the readers of scripts/test-tools.mjs, so it is found here, the way needTools() does it.
-let zipPresent: boolean | undefined;
-function needZip(): void {
-  zipPresent ??= spawnSync('zip', ['-v'], { stdio: 'ignore' }).status === 0;
-  if (zipPresent) return;
-  const note = `needs zip (${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install zip)`;
-  if (process.env.READERS_REQUIRED === '1') throw new Error(`READERS_REQUIRED=1, but this test ${note}`);
-  const test = TestRunner.getCurrentTest();
-  if (!test) throw new Error(`not inside a test, and it ${note}`);
-  test.context.skip(note);
-}
 
 let made = 0;
 /** Runs `command` (a shell pipeline: pipes are the point of some cases) in the temp dir; returns the archive. */
@@ -154,26 +142,26 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('archives from Info-ZIP zip', () => {
   it('a deflated file (Info-ZIP sets bit 3 on every encrypted entry: the check byte is the time)', () => {
-    needZip();
+    needTools('zip');
     const zip = make((out) => `zip -q -P ${PASSWORD} ${out} text.txt`);
     expectExtracts(zip, text, { method: 8, bit3: true });
   });
 
   it('a deflated pipe to a pipe (sizes 0 in a Zip64 local extra, a data descriptor)', () => {
-    needZip();
+    needTools('zip');
     const zip = make((out) => `cat text.txt | zip -q -P ${PASSWORD} - - | cat > ${out}`);
     expect(u32(zip, 18)).toBe(0xffffffff);
     expectExtracts(zip, text, { method: 8, bit3: true });
   });
 
   it('a stored file (zip -0)', () => {
-    needZip();
+    needTools('zip');
     const zip = make((out) => `zip -q -0 -P ${PASSWORD} ${out} binary.bin`);
     expectExtracts(zip, binary, { method: 0, bit3: true });
   });
 
   it('1-byte, 7-byte and whole chunks decrypt an entry to the same bytes', () => {
-    needZip();
+    needTools('zip');
     const zip = make((out) => `zip -q -P ${PASSWORD} ${out} text.txt`);
     const whole = Buffer.from(extract(zip, PASSWORD).decrypted);
     expect(Buffer.from(extract(zip, PASSWORD, 1).decrypted).equals(whole)).toBe(true);
@@ -182,7 +170,7 @@ describe('archives from Info-ZIP zip', () => {
   });
 
   it('a password with bytes >= 0x80 (UTF-8 on the command line, used as those bytes)', () => {
-    needZip();
+    needTools('zip');
     const password = 'pässwörd€';
     const zip = make((out) => `zip -q -P ${sh(password)} ${out} text.txt`);
     expect(Buffer.from(extract(zip, enc.encode(password)).data).equals(Buffer.from(text))).toBe(true);
@@ -224,7 +212,7 @@ describe('archives from bsdtar zip:encryption=zipcrypt', () => {
 
 describe('wrong passwords', () => {
   it('are refused with BadPassword by the check byte, or (1 in 256) by the CRC-32 afterwards', () => {
-    needZip();
+    needTools('zip');
     const zip = make((out) => `zip -q -P ${PASSWORD} ${out} text.txt`);
     const e = singleEntry(zip);
     const header = zip.subarray(e.dataOffset, e.dataOffset + ZIPCRYPTO_HEADER_BYTES);
