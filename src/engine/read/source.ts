@@ -222,3 +222,37 @@ export function blobSource(blob: Blob): RandomAccessSource {
     },
   };
 }
+
+/**
+ * `source` with the bytes `[start, end)` fetched in one read, on the first read that falls inside them, and served
+ * from memory after that. Reads outside the span go to `source`. Neighbouring small zip entries then cost one
+ * request between them instead of one each. A failed fetch is not kept: the next read inside the span tries again.
+ * The bytes live as long as the returned source does.
+ */
+export function spanSource(
+  source: RandomAccessSource,
+  start: number,
+  end: number,
+  signal?: AbortSignal,
+): RandomAccessSource {
+  let bytes: Promise<Uint8Array> | undefined;
+  const inside = (offset: number, length: number) => offset >= start && offset + length <= end;
+  const slice = async (offset: number, length: number) => {
+    bytes ??= source.read(start, end - start, signal).catch((err: unknown) => {
+      bytes = undefined;
+      throw err;
+    });
+    return (await bytes).subarray(offset - start, offset - start + length);
+  };
+  const stream = source.stream?.bind(source);
+  return {
+    size: source.size,
+    read: (offset, length, sig) => (inside(offset, length) ? slice(offset, length) : source.read(offset, length, sig)),
+    ...(stream && {
+      async *stream(offset: number, length: number, sig?: AbortSignal) {
+        if (inside(offset, length)) yield await slice(offset, length);
+        else yield* stream(offset, length, sig);
+      },
+    }),
+  };
+}

@@ -17,7 +17,7 @@ import type { StoreSource } from './source.js';
 
 /** Extracts a tar or tar.gz front to back; a plain tar's large members are part-copied, their bytes skipped. */
 export async function extractTar(run: ExtractRun, source: StoreSource, gzipped: boolean): Promise<void> {
-  const { ctx, settings, driver, output, archive, tally } = run;
+  const { ctx, settings, driver, archive, tally } = run;
   const signal = ctx.signal;
   let cursor: ByteCursor;
   let position: () => number;
@@ -41,15 +41,7 @@ export async function extractTar(run: ExtractRun, source: StoreSource, gzipped: 
   x.progressBytes = position;
   try {
     await withPool(run, async (pool, entrySignal) => {
-      const target = (key: string) => ({
-        driver,
-        bucket: output.bucket,
-        key,
-        attributes: output.attributes,
-        partSize: settings.partSize,
-        signal: entrySignal,
-        tally,
-      });
+      const target = (key: string) => x.target(key, entrySignal);
       for await (const entry of readTar(cursor)) {
         x.see();
         if (pool.failure) break;

@@ -112,6 +112,52 @@ describeS3('extract on radosgw', () => {
     expect(same(await readAll((await driver.get({ bucket, key: 'tar-out/small.txt' })).body), small)).toBe(true);
   });
 
+  it('reads runs of neighbouring small entries with one GET each, and never downloads unselected entries', async () => {
+    needTools('python3');
+    // 500 selected entries of 20 KiB (about 7.5 MiB compressed) around an unselected 3 MiB one.
+    python(
+      `import zipfile, random, base64
+r = random.Random(5)
+with zipfile.ZipFile('run.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+    for i in range(500):
+        if i == 250:
+            z.writestr('skip/noise.bin', r.randbytes(3 * 1024 * 1024))
+        z.writestr('a/%04d.txt' % i, base64.b64encode(r.randbytes(15 * 1024)) + b'%d' % i)
+`,
+      dir,
+    );
+    const archive = read(join(dir, 'run.zip'));
+    await driver.put({ bucket, key: 'in/run.zip', body: archive });
+    proxy.resetStats();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const job = await createClient({ driver }).createFileUncompressJob({
+      input: { bucket, key: 'in/run.zip' },
+      output: { bucket, prefix: 'run-out/' },
+      config: { prefix: 'a/' },
+      listPrefix: false,
+      concurrency: 32,
+    });
+    const { result } = await job.done().finally(() => process.off('warning', onWarning));
+    // 32 entries in flight listen on the job's signal through their reads, writes and retries: no leak warning.
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+    expect(result?.fileCount).toBe(500);
+    const gets = proxy.stats().ops.GetObject;
+    // The directory (≤ 3 reads), then spans of ≤ 4 MiB on each side of the skipped entry: not 500 GETs.
+    expect(gets?.requests ?? 0).toBeLessThanOrEqual(8);
+    // The noise is 3 MiB of it: what is read besides the selected entries is the directory and its tail read.
+    expect(gets?.responseBytes ?? 0).toBeLessThan(archive.length - 3 * MiB + 256 * 1024);
+    expect(proxy.stats().ops.PutObject?.requests).toBe(500);
+    for (const i of [0, 249, 250, 499]) {
+      const body = await readAll(
+        (await driver.get({ bucket, key: `run-out/a/${String(i).padStart(4, '0')}.txt` })).body,
+      );
+      expect(body.length).toBe(20 * 1024 + String(i).length);
+      expect(new TextDecoder().decode(body.subarray(-String(i).length))).toBe(String(i));
+    }
+  });
+
   it('previews a zip of 5,000 entries with at most 3 ranged GETs', async () => {
     needTools('python3');
     python(
