@@ -101,6 +101,8 @@ export interface ObjectInfo extends ObjectHeaders {
   readonly checksums?: ObjectChecksums | undefined;
   /** Number of parts, for objects completed by multipart upload, where the store says. */
   readonly partsCount?: number | undefined;
+  /** With `head({ partNumber })`: that part's length in bytes (S3 `HeadObject` with `partNumber`). */
+  readonly partLength?: number | undefined;
   /** How the store says the object is encrypted at rest; absent when it does not say. */
   readonly encryption?: ServerSideEncryption | undefined;
 }
@@ -119,6 +121,11 @@ export interface ReadConditions {
 
 export interface HeadOptions extends ObjectRef, CallOptions {
   readonly ifMatch?: string | undefined;
+  /**
+   * Also tell the length of this part (1-based) in `partLength`, for an object completed by multipart upload. An
+   * object written in one piece has one part, the whole object. A number past its parts is `InvalidArgument`.
+   */
+  readonly partNumber?: number | undefined;
 }
 
 export interface GetOptions extends ObjectRef, CallOptions {

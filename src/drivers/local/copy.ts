@@ -100,6 +100,7 @@ export async function copy<S extends Staged>(ctx: LocalContext<S>, o: CopyOption
           // The bytes are the source's, so is the ETag (for a multipart source too, `-N` and all).
           etag: src.etag,
           partsCount: src.partsCount,
+          partSizes: src.partSizes,
           crc32: digest.crc32Base64(),
         },
         state,

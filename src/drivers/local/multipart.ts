@@ -252,6 +252,7 @@ export async function completeMultipart<S extends Staged>(
             etag,
             crc32: digest.crc32Base64(),
             partsCount: parts.length,
+            partSizes: parts.map((p) => p.size),
           },
           state,
         );

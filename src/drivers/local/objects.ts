@@ -61,7 +61,18 @@ export async function head(ctx: LocalContext, o: HeadOptions): Promise<ObjectInf
   const state = await requireBucket(ctx, o.bucket, ref);
   const { rec } = pickVersion(await readVersions(ctx, o.bucket, o.key), o.versionId, ref);
   checkReadConditions(rec, { ifMatch: o.ifMatch }, ref);
-  return toObjectInfo(o.bucket, o.key, rec, state, ctx.caps);
+  const info = toObjectInfo(o.bucket, o.key, rec, state, ctx.caps);
+  if (o.partNumber === undefined) return info;
+  const sizes = rec.partSizes ?? [rec.size];
+  const length = Number.isInteger(o.partNumber) && o.partNumber >= 1 ? sizes[o.partNumber - 1] : undefined;
+  if (length === undefined) {
+    throw new BucketJobsError(
+      ErrorCode.InvalidArgument,
+      `Part number ${String(o.partNumber)} is not one of the object's ${sizes.length} parts`,
+      { ref },
+    );
+  }
+  return { ...info, partLength: length };
 }
 
 export async function get(ctx: LocalContext, o: GetOptions): Promise<GetResult> {

@@ -55,6 +55,8 @@ export interface VersionRecord extends StoredAttributes {
   /** Base64 full-object CRC-32, where known. */
   readonly crc32?: string | undefined;
   readonly partsCount?: number | undefined;
+  /** Each part's length, for objects completed by multipart upload. */
+  readonly partSizes?: readonly number[] | undefined;
   /** Until when a restored copy of an archived object is readable (epoch milliseconds). */
   readonly restoreExpiry?: number | undefined;
   /** Backend bookkeeping the core never reads (fs: size, mtime and inode of the data file, to spot outside edits). */

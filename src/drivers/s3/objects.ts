@@ -50,11 +50,16 @@ export async function head(ctx: S3Context, o: HeadOptions): Promise<ObjectInfo> 
     VersionId: o.versionId,
     IfMatch: o.ifMatch ? quoteEtag(o.ifMatch) : undefined,
     ChecksumMode: ctx.checksumMode,
+    PartNumber: o.partNumber,
   });
   const raw = ctx.crc64Header ? captureHeaders(command) : undefined;
   const out = await call('HeadObject', ref, o.signal, () => ctx.client.send(command, { abortSignal: o.signal }));
   const crc64 = ctx.crc64Header ? raw?.headers[ctx.crc64Header] : undefined;
-  return objectInfo(o.bucket, o.key, out.ContentLength ?? 0, out, crc64);
+  if (o.partNumber === undefined) return objectInfo(o.bucket, o.key, out.ContentLength ?? 0, out, crc64);
+  // A part's HEAD: Content-Length is the part's, Content-Range ("bytes 0-99/1000") carries the whole size.
+  const whole = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
+  const info = objectInfo(o.bucket, o.key, whole === undefined ? (out.ContentLength ?? 0) : Number(whole), out, crc64);
+  return { ...info, partLength: out.ContentLength ?? 0 };
 }
 
 export async function get(ctx: S3Context, o: GetOptions): Promise<GetResult> {
