@@ -22,6 +22,7 @@ import { abortError } from '../../internal/abort.js';
 import { planPartSize } from '../io/parts.js';
 import { backoffDelay, sleep, withRetry } from '../io/retry.js';
 import { UploadSession } from '../io/upload-session.js';
+import { runComputeChecksum } from './checksum-op.js';
 import type { ManifestRow } from './manifest.js';
 import type { KeyRule, OperationPlan, SettingsPlan } from './options.js';
 import type { InvokeFunction, InvokeResult } from './types.js';
@@ -457,6 +458,8 @@ export async function runTask(
       case 'invoke':
         if (!env.invoke) throw new BucketJobsError(ErrorCode.Internal, 'No invoke function');
         return await task.invoke(env.invoke);
+      case 'computeChecksum':
+        return succeeded(await runComputeChecksum(plan, driver, task.ref, signal, (fn) => task.retry(fn)));
     }
   } catch (err) {
     return failedOutcome(err);

@@ -20,6 +20,7 @@ import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { assertCommonOptions } from '../validate.js';
+import { type ChecksumPlan, checksumPlan } from './checksum-op.js';
 import type {
   BatchJobOperation,
   BatchJobOptions,
@@ -117,7 +118,8 @@ export type OperationPlan =
   | { readonly kind: 'putTagging'; readonly tags: Readonly<Record<string, string>> }
   | { readonly kind: 'deleteTagging' }
   | { readonly kind: 'delete' }
-  | { readonly kind: 'invoke' };
+  | { readonly kind: 'invoke' }
+  | ChecksumPlan;
 
 export interface ReportPlan {
   readonly bucket: string;
@@ -341,9 +343,9 @@ export function planOperation(
 ): { plan: OperationPlan; invoke?: InvokeFunction } {
   const kind = onlyKey(
     op,
-    ['copy', 'restore', 'putTagging', 'deleteTagging', 'delete', 'invoke'] as const,
+    ['copy', 'restore', 'putTagging', 'deleteTagging', 'delete', 'invoke', 'computeChecksum'] as const,
     'operation',
-    '{ copy: {...} }, { restore: { days, tier? } }, { putTagging: { tags } }, { deleteTagging: {} }, { delete: {} } or { invoke: async (task) => result }',
+    '{ copy: {...} }, { restore: { days, tier? } }, { putTagging: { tags } }, { deleteTagging: {} }, { delete: {} }, { invoke: async (task) => result } or { computeChecksum: { algorithm, type? } }',
   );
   const needTagging = () => {
     if (!caps.tagging) throw unsupported(`Store ${caps.store} has no object tagging`);
@@ -374,6 +376,8 @@ export function planOperation(
     }
     case 'copy':
       return { plan: copyPlan(inner(op, 'copy'), caps) };
+    case 'computeChecksum':
+      return { plan: checksumPlan((op as { computeChecksum: unknown }).computeChecksum, caps) };
   }
 }
 

@@ -16,6 +16,7 @@ import {
 import { type KeyShape, optionKeys } from '../../options.js';
 import type { Job } from '../job.js';
 import { COMMON_JOB_KEYS, type CommonJobOptions, type JobDetail } from '../types.js';
+import type { ComputeChecksumOperation } from './checksum-op.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Manifests
@@ -246,7 +247,9 @@ export type BatchOperation =
   /** Delete the object (or the given version). */
   | { readonly delete: Readonly<Record<string, never>> }
   /** Your function, once per object (S3 `LambdaInvoke`). */
-  | { readonly invoke: InvokeFunction };
+  | { readonly invoke: InvokeFunction }
+  /** Each object's checksum into the report, and optionally its metadata (S3 `S3ComputeObjectChecksum`). */
+  | { readonly computeChecksum: ComputeChecksumOperation };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Report, threshold, retries
@@ -434,6 +437,13 @@ const OPERATION_KEYS = optionKeys<BatchOperation>()({
   deleteTagging: EMPTY_KEYS,
   delete: EMPTY_KEYS,
   invoke: true,
+  computeChecksum: optionKeys<ComputeChecksumOperation>()({
+    algorithm: true,
+    type: true,
+    writeToMetadata: true,
+    recompute: true,
+    partSize: true,
+  }),
 });
 
 /** The keys of {@link BatchJobOptions}, nested ones too; unknown ones are refused with `InvalidArgument`. */
