@@ -1,6 +1,6 @@
 /**
  * The checksum algorithms of S3 (`ChecksumAlgorithm` and Batch Operations' `S3ComputeObjectChecksum`), streamed.
- * Each comes from the fastest well-kept implementation measured on the 2-core test box (docs/jobs/checksum.md has
+ * Each comes from the fastest well-kept implementation measured on the 2-core test box (docs/jobs/batch.md has
  * the table): `node:crypto` for MD5, SHA-1 and SHA-256, `zlib.crc32` for CRC-32, and hash-wasm's WASM CRCs for
  * CRC-32C (19x @aws-crypto/crc32c) and CRC-64/NVME (4x @aws-sdk/crc64-nvme). `node:*` modules are found at run time,
  * so this module loads outside Node too; there hash-wasm serves every algorithm.
