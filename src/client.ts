@@ -26,6 +26,7 @@ import {
   previewArchive,
 } from './jobs/extract/index.js';
 import type { FileUncompressOptions } from './jobs/extract/types.js';
+import { createFileHashJob, type FileHashJob, type FileHashOptions } from './jobs/hash/index.js';
 import { detailOf, type RecoverJobsOptions, type RecoverJobsResult, recoverJobs } from './jobs/recover.js';
 import { DEFAULT_STALE_AFTER_MS } from './jobs/run-job.js';
 import { memoryJobStore } from './jobs/store.js';
@@ -124,6 +125,12 @@ export interface Client {
    */
   previewArchive(options: PreviewOptions): Promise<ArchivePreview>;
   /**
+   * One object's MD5, SHA-1 or SHA-256 (COS FileHashCode), optionally written into its metadata (`addToHeader`). A
+   * one-piece object's MD5 comes from its ETag, without a read. See docs/jobs/batch.md (`computeChecksum`).
+   * @throws `InvalidArgument` for bad options (nothing is started).
+   */
+  createFileHashJob(options: FileHashOptions): Promise<FileHashJob>;
+  /**
    * Run one operation (copy, restore, tag, delete or your own function) over every object of a manifest, with an
    * S3-format completion report (COS / S3 Batch Operations). See docs/jobs/batch.md.
    * @throws `InvalidArgument` for bad options (nothing is started).
@@ -192,6 +199,12 @@ export function createClient(options: ClientOptions): Client {
       const { concurrency, ...rest } = o;
       return resumeConcatJob(context, record, rest, concurrency);
     }
+    if (record?.tag === 'FileHashCode') {
+      throw new BucketJobsError(
+        ErrorCode.Unsupported,
+        `Job ${jobId} is a hash job, which reads one object: start it again instead of resuming it`,
+      );
+    }
     if (record?.tag === 'FileUncompress') {
       throw new BucketJobsError(
         ErrorCode.Unsupported,
@@ -228,6 +241,7 @@ export function createClient(options: ClientOptions): Client {
     concatObjects: (o) => concatObjects(context, o),
     createFileUncompressJob: (o) => createFileUncompressJob(context, o),
     previewArchive: (o) => previewArchive(context.driver, o),
+    createFileHashJob: (o) => createFileHashJob(context, o),
     runBatchJob: (o) => runBatchJob(context, o),
     confirmJob: (id) => confirmJob(context, id),
     resumeJob: <J>(id: string, o?: ResumeJobOptions) => resumeJob(id, o) as Promise<J>,

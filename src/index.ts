@@ -26,9 +26,11 @@ export {
   ErrorCode,
   type ErrorRef,
 } from './errors.js';
+export type { ComputeChecksumOperation } from './jobs/batch/checksum-op.js';
 export { type S3JobStatus, toS3JobStatus } from './jobs/batch/index.js';
 export type * from './jobs/batch/types.js';
 export { type DeliveryReport, SIGNATURE_HEADER, signBody, verifySignature } from './jobs/callback.js';
+export { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from './jobs/checksum/hashers.js';
 export { type CosFileCompressRequest, fromCosFileCompressRequest, toCosJobsDetail } from './jobs/compress/cos.js';
 export type { FileCompressJob, ResumePackOptions } from './jobs/compress/index.js';
 export type * from './jobs/compress/types.js';
@@ -52,6 +54,17 @@ export {
   toCosFileUncompressJobsDetail,
 } from './jobs/extract/index.js';
 export type * from './jobs/extract/types.js';
+export {
+  type CosFileHashCodeRequest,
+  type FileHashDetail,
+  type FileHashJob,
+  type FileHashOperation,
+  type FileHashOptions,
+  type FileHashResult,
+  type FileHashType,
+  fromCosFileHashCodeRequest,
+  toCosFileHashCodeJobsDetail,
+} from './jobs/hash/index.js';
 export { Job } from './jobs/job.js';
 export type { ProgressUpdate } from './jobs/progress.js';
 export type { AbandonedJob, RecoverJobsOptions, RecoverJobsResult } from './jobs/recover.js';

@@ -28,7 +28,7 @@ export type JobState =
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['Success', 'Failed', 'Cancelled']);
 
 /** What kind of job: COS `Tag` values where COS has one. */
-export type JobTag = 'FileCompress' | 'FileUncompress' | 'Concat' | 'Batch';
+export type JobTag = 'FileCompress' | 'FileUncompress' | 'FileHashCode' | 'Concat' | 'Batch';
 
 /** The finished or running job, as `job.detail()`, `client.getJob()` and callbacks report it. */
 export interface JobDetail<Operation = unknown, Result = unknown> {

@@ -148,12 +148,12 @@ export async function runComputeChecksum(
   );
   if (plan.metadataKey === undefined) return checksumMessage(c, undefined);
   const value = HEX_ALGORITHMS.includes(plan.algorithm) ? c.hex : c.base64;
-  await retry(() => writeMetadata(driver, info, plan.metadataKey as string, value, signal));
+  await retry(() => writeChecksumMetadata(driver, info, plan.metadataKey as string, value, signal));
   return checksumMessage(c, plan.metadataKey);
 }
 
-/** Copies the object onto itself with one metadata entry added; everything else is kept. */
-async function writeMetadata(
+/** Copies the object onto itself with one metadata entry added; everything else is kept (tags put back if lost). */
+export async function writeChecksumMetadata(
   driver: StorageDriver,
   info: ObjectInfo,
   key: string,

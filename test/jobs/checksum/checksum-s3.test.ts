@@ -5,12 +5,13 @@
  */
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createClient } from '../../../src/client.js';
 import { s3Driver } from '../../../src/drivers/s3.js';
 import type { StorageDriver } from '../../../src/drivers/types.js';
 import { uniqueBucketName } from '../../contract/fixture.js';
 import { describeS3, destroyBucket, makeS3Client } from '../../support/s3-env.js';
 import { clientOf, csvOf, putText, reportRows, run } from '../batch/helpers.js';
-import { checkMatrix, checkWriteToMetadata, putSample, type Sample, samples } from './suite.js';
+import { checkMatrix, checkWriteToMetadata, putSample, reference, type Sample, samples } from './suite.js';
 
 describeS3('computeChecksum on radosgw', () => {
   let driver: StorageDriver;
@@ -33,6 +34,25 @@ describeS3('computeChecksum on radosgw', () => {
 
   it('writeToMetadata adds the value and keeps the other metadata, headers and tags', async () => {
     await checkWriteToMetadata(driver, buckets);
+  });
+
+  it('createFileHashJob: MD5 from the ETag, SHA-256 read and written to the metadata, the rest kept', async () => {
+    const body = new TextEncoder().encode('radosgw '.repeat(10_000));
+    await driver.put({ bucket: buckets.src, key: 'h/one', body, contentType: 'text/x', metadata: { keep: 'me' } });
+    const client = createClient({ driver });
+    const ref = reference(body);
+    const md5 = await (await client.createFileHashJob({ bucket: buckets.src, key: 'h/one', type: 'md5' })).done();
+    expect(md5.result).toMatchObject({ md5: ref.md5?.FULL_HEX, source: 'store', fileSize: body.length });
+    const job = await client.createFileHashJob({
+      bucket: buckets.src,
+      key: 'h/one',
+      type: 'sha256',
+      addToHeader: true,
+    });
+    expect((await job.done()).result).toMatchObject({ sha256: ref.sha256?.FULL_HEX, source: 'computed' });
+    const info = await driver.head({ bucket: buckets.src, key: 'h/one' });
+    expect(info.metadata).toEqual({ keep: 'me', sha256: ref.sha256?.FULL_HEX });
+    expect(info.contentType).toBe('text/x');
   });
 
   it('a COMPOSITE value without partSize, where radosgw cannot tell part lengths, fails Unsupported with a hint', async () => {
