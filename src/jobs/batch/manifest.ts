@@ -411,6 +411,30 @@ function matches(e: { key: string; size: number; lastModified: Date; storageClas
   return true;
 }
 
+/** HEADs in flight for `matchAnyObjectEncryption` (the listing does not tell encryption). */
+const ENCRYPTION_HEADS = 16;
+
+/** S3's `ObjectEncryption` filter kinds, spelled as in the console. */
+export type EncryptionKind = 'SSE-S3' | 'SSE-KMS' | 'DSSE-KMS' | 'SSE-C' | 'NOT-SSE';
+
+/** How an object is encrypted, by a HEAD; undefined when it is gone since the listing. */
+async function encryptionKind(env: ManifestEnv, bucket: string, key: string): Promise<EncryptionKind | undefined> {
+  try {
+    const info = await withRetry(() => env.driver.head({ bucket, key, signal: env.signal }), { signal: env.signal });
+    const a = info.encryption?.algorithm;
+    if (a === undefined) return 'NOT-SSE';
+    if (a === 'AES256') return 'SSE-S3';
+    if (a === 'aws:kms:dsse') return 'DSSE-KMS';
+    if (a === 'aws:kms') return 'SSE-KMS';
+    return 'NOT-SSE';
+  } catch (err) {
+    if (BucketJobsError.is(err, ErrorCode.NotFound)) return undefined;
+    // A HEAD of an SSE-C object without its key is refused with 400: that is how S3 tells it.
+    if (BucketJobsError.is(err) && err.status === 400) return 'SSE-C';
+    throw err;
+  }
+}
+
 /** Where a generated manifest goes when the caller named no place: beside the report. */
 export function generatedManifestKey(reportPrefix: string, jobId: string): string {
   return `${reportPrefix ? `${reportPrefix}/` : ''}job-${jobId}/generated-manifest.csv`;
@@ -424,8 +448,20 @@ async function generate(
 ): Promise<Extract<ManifestPin, { kind: 'generate' }>> {
   let rows = 0;
   let last: string | undefined;
+  const wanted = plan.filters.encryptions;
   async function* lines(): AsyncGenerator<Uint8Array> {
     let text = '';
+    const add = (e: { key: string; size: number }) => {
+      rows++;
+      text += `${plan.bucket},${encodeKey(e.key)},${e.size}\n`;
+    };
+    // With an encryption filter, HEADs in a bounded window, kept in listing order.
+    const pending: { e: { key: string; size: number }; kind: Promise<EncryptionKind | undefined> }[] = [];
+    const settle = async () => {
+      const next = pending.shift() as (typeof pending)[number];
+      const kind = await next.kind;
+      if (kind !== undefined && wanted?.includes(kind)) add(next.e);
+    };
     for await (const e of env.driver.list({ bucket: plan.bucket, prefix: plan.prefix, signal: env.signal })) {
       if (e.type !== 'object' || !matches(e, plan.filters)) continue;
       // A listing is in key order; the check keeps a broken store from making a manifest with rows twice.
@@ -433,13 +469,19 @@ async function generate(
         throw new BucketJobsError(ErrorCode.Internal, `The listing is out of order at ${JSON.stringify(e.key)}`);
       }
       last = e.key;
-      rows++;
-      text += `${plan.bucket},${encodeKey(e.key)},${e.size}\n`;
+      if (wanted === undefined) add(e);
+      else {
+        const kind = encryptionKind(env, plan.bucket, e.key);
+        kind.catch(() => {});
+        pending.push({ e, kind });
+        if (pending.length >= ENCRYPTION_HEADS) await settle();
+      }
       if (text.length >= GENERATE_CHUNK_BYTES) {
         yield encoder.encode(text);
         text = '';
       }
     }
+    while (pending.length > 0) await settle();
     if (text) yield encoder.encode(text);
   }
   const written = await writeObject(lines(), {

@@ -21,6 +21,7 @@ import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { assertCommonOptions } from '../validate.js';
 import { type ChecksumPlan, checksumPlan } from './checksum-op.js';
+import type { EncryptionKind } from './manifest.js';
 import type {
   BatchJobOperation,
   BatchJobOptions,
@@ -79,6 +80,7 @@ export interface FilterPlan {
   readonly prefixes?: readonly string[] | undefined;
   readonly suffixes?: readonly string[] | undefined;
   readonly substrings?: readonly string[] | undefined;
+  readonly encryptions?: readonly EncryptionKind[] | undefined;
 }
 
 /** How a copy's target key is made from the source key (COS prefix rules). */
@@ -314,9 +316,27 @@ function manifestPlan(m: BatchJobOptions['manifest'], hasReport: boolean): Manif
       prefixes: strings('filters.keyNameConstraint.matchAnyPrefix', names.matchAnyPrefix),
       suffixes: strings('filters.keyNameConstraint.matchAnySuffix', names.matchAnySuffix),
       substrings: strings('filters.keyNameConstraint.matchAnySubstring', names.matchAnySubstring),
+      encryptions: encryptionKinds(f.matchAnyObjectEncryption),
     },
     output,
   };
+}
+
+const ENCRYPTION_KINDS: readonly EncryptionKind[] = ['SSE-S3', 'SSE-KMS', 'DSSE-KMS', 'SSE-C', 'NOT-SSE'];
+
+function encryptionKinds(value: unknown): readonly EncryptionKind[] | undefined {
+  const list = strings('filters.matchAnyObjectEncryption', value);
+  if (list === undefined) return undefined;
+  // S3's API spells them SSES3, SSEKMS, DSSEKMS, SSEC, NOTSSE: both are accepted.
+  return list.map((k) => {
+    const found = ENCRYPTION_KINDS.find((e) => e.replace(/-/g, '') === k.toUpperCase().replace(/-/g, ''));
+    if (!found) {
+      throw invalid(
+        `filters.matchAnyObjectEncryption: ${JSON.stringify(k)} is not one of ${ENCRYPTION_KINDS.join(', ')}`,
+      );
+    }
+    return found;
+  });
 }
 
 function keyRule(c: Record<string, unknown>): KeyRule {

@@ -70,6 +70,12 @@ export interface ManifestFilters {
   readonly objectSizeLessThanBytes?: number | undefined;
   /** Only objects in one of these storage classes. */
   readonly matchAnyStorageClass?: readonly string[] | undefined;
+  /**
+   * Only objects encrypted in one of these ways: `SSE-S3`, `SSE-KMS`, `DSSE-KMS`, `SSE-C`, `NOT-SSE` (S3's `SSES3`
+   * ... spellings too). The listing does not tell it, so each object that passes the other filters costs a HEAD
+   * (16 at once).
+   */
+  readonly matchAnyObjectEncryption?: readonly string[] | undefined;
   /** Only keys that match every given list (each list: any of its strings). */
   readonly keyNameConstraint?:
     | {
@@ -391,6 +397,7 @@ const MANIFEST_KEYS = optionKeys<BatchManifest>()({
       objectSizeGreaterThanBytes: true,
       objectSizeLessThanBytes: true,
       matchAnyStorageClass: true,
+      matchAnyObjectEncryption: true,
       keyNameConstraint: optionKeys<NonNullable<ManifestFilters['keyNameConstraint']>>()({
         matchAnyPrefix: true,
         matchAnySuffix: true,
