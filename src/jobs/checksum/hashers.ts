@@ -3,12 +3,13 @@
  * Each comes from the fastest well-kept implementation measured on the 2-core test box (docs/jobs/batch.md has
  * the table): `node:crypto` for MD5, SHA-1 and SHA-256, `zlib.crc32` for CRC-32, and hash-wasm's WASM CRCs for
  * CRC-32C (19x @aws-crypto/crc32c) and CRC-64/NVME (4x @aws-sdk/crc64-nvme). `node:*` modules are found at run time,
- * so this module loads outside Node too; there hash-wasm serves every algorithm.
+ * so this module loads outside Node too; there hash-wasm serves every algorithm. hash-wasm is loaded on first use
+ * (a dynamic import of a chunk of its own), so importing the package costs nothing for it.
  *
  * @module
  */
 
-import { createCRC32, createCRC64, createMD5, createSHA1, createSHA256, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 
 /** The algorithms, in bucketjobs' spelling (lower case); S3 spells them `CRC32`, `CRC64NVME` .... */
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'md5', 'sha1', 'sha256'] as const;
@@ -36,6 +37,12 @@ interface NodeZlib {
 const builtin = (id: string): unknown =>
   (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(id);
 
+let wasm: Promise<typeof import('hash-wasm')> | undefined;
+const hashWasm = () => {
+  wasm ??= import('hash-wasm');
+  return wasm;
+};
+
 let nodeCrypto: NodeCrypto | null | undefined;
 let nodeZlib: NodeZlib | null | undefined;
 
@@ -56,7 +63,8 @@ export async function createHasher(algorithm: ChecksumAlgorithm): Promise<Hasher
         const h = nodeCrypto.createHash(algorithm);
         return { update: (b) => void h.update(b), digest: () => new Uint8Array(h.digest()) };
       }
-      const make = { md5: createMD5, sha1: createSHA1, sha256: createSHA256 }[algorithm];
+      const w = await hashWasm();
+      const make = { md5: w.createMD5, sha1: w.createSHA1, sha256: w.createSHA256 }[algorithm];
       return fromWasm(await make());
     }
     case 'crc32': {
@@ -70,12 +78,12 @@ export async function createHasher(algorithm: ChecksumAlgorithm): Promise<Hasher
           digest: () => u32(value),
         };
       }
-      return fromWasm(await createCRC32());
+      return fromWasm(await (await hashWasm()).createCRC32());
     }
     case 'crc32c':
-      return fromWasm(await createCRC32(CRC32C_POLY));
+      return fromWasm(await (await hashWasm()).createCRC32(CRC32C_POLY));
     case 'crc64nvme':
-      return fromWasm(await createCRC64(CRC64_NVME_POLY));
+      return fromWasm(await (await hashWasm()).createCRC64(CRC64_NVME_POLY));
   }
 }
 
