@@ -30,6 +30,7 @@ import { readObject } from '../io/read-object.js';
 import { withRetry } from '../io/retry.js';
 import { readCsv } from '../util/csv.js';
 import { percentDecode } from '../util/object-url.js';
+import { jsonlRows } from './jsonl.js';
 import type { BatchRuntime, FilterPlan, ManifestPlan } from './options.js';
 import type { BatchObject, ManifestField } from './types.js';
 
@@ -50,7 +51,7 @@ export interface ManifestRow {
 
 /** What pins a manifest's content, kept in the checkpoint. */
 export type ManifestPin =
-  | { readonly kind: 'csv'; readonly etag: string; readonly size: number }
+  | { readonly kind: 'csv' | 'jsonl'; readonly etag: string; readonly size: number }
   | {
       readonly kind: 'inventory';
       readonly schema: readonly string[];
@@ -263,6 +264,29 @@ function openCsv(
   });
   return {
     rows: csvRows(bytes, columns, `${at.bucket}/${at.key}`, { index: 0 }, versionRule, (end) => {
+      position = end;
+    }),
+    fraction: () => (pin.size > 0 ? Math.min(1, position / pin.size) : 1),
+  };
+}
+
+function openJsonl(
+  env: ManifestEnv,
+  at: { bucket: string; key: string; versionId?: string | undefined },
+  pin: { etag: string; size: number },
+): ManifestSource {
+  let position = 0;
+  const bytes = readObject({
+    driver: env.driver,
+    bucket: at.bucket,
+    key: at.key,
+    versionId: at.versionId,
+    etag: pin.etag,
+    size: pin.size,
+    signal: env.signal,
+  });
+  return {
+    rows: jsonlRows(bytes, `${at.bucket}/${at.key}`, (end) => {
       position = end;
     }),
     fraction: () => (pin.size > 0 ? Math.min(1, position / pin.size) : 1),
@@ -540,6 +564,10 @@ export async function pinManifest(
       const pin = await headPin(env.driver, plan.bucket, plan.key, plan.versionId, plan.etag, env.signal);
       return { kind: 'csv', ...pin };
     }
+    case 'jsonl': {
+      const pin = await headPin(env.driver, plan.bucket, plan.key, plan.versionId, plan.etag, env.signal);
+      return { kind: 'jsonl', ...pin };
+    }
     case 'inventory':
       return prepareInventory(env, plan);
     case 'generate': {
@@ -562,6 +590,7 @@ export function openManifest(
   if (pin.kind === 'csv' && plan.kind === 'csv') {
     return openCsv(env, plan, pin, columnsOf(plan.fields), true);
   }
+  if (pin.kind === 'jsonl' && plan.kind === 'jsonl') return openJsonl(env, plan, pin);
   if (pin.kind === 'inventory') return openInventory(env, pin);
   if (pin.kind === 'generate') {
     const source = openCsv(env, pin, pin, columnsOf(['Bucket', 'Key', 'Size']), false);

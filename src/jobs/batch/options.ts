@@ -53,6 +53,13 @@ export type Directive = 'Copy' | 'Replaced' | 'Add';
 
 export type ManifestPlan =
   | {
+      readonly kind: 'jsonl';
+      readonly bucket: string;
+      readonly key: string;
+      readonly versionId?: string | undefined;
+      readonly etag?: string | undefined;
+    }
+  | {
       readonly kind: 'csv';
       readonly bucket: string;
       readonly key: string;
@@ -237,9 +244,9 @@ const FIELDS: ReadonlySet<string> = new Set(['Ignore', 'Bucket', 'Key', 'Version
 function manifestPlan(m: BatchJobOptions['manifest'], hasReport: boolean): ManifestPlan {
   const kind = onlyKey(
     m,
-    ['csv', 'inventory', 'generate', 'objects'] as const,
+    ['csv', 'jsonl', 'inventory', 'generate', 'objects'] as const,
     'manifest',
-    '{ csv: { bucket, key, fields? } }, { inventory: { bucket, key } }, { generate: { bucket, prefix?, filters? } } or { objects: Iterable | AsyncIterable }',
+    '{ csv: { bucket, key, fields? } }, { jsonl: { bucket, key } }, { inventory: { bucket, key } }, { generate: { bucket, prefix?, filters? } } or { objects: Iterable | AsyncIterable }',
   );
   if (kind === 'objects') {
     const o = (m as { objects: unknown }).objects;
@@ -277,6 +284,17 @@ function manifestPlan(m: BatchJobOptions['manifest'], hasReport: boolean): Manif
       versionId: str('manifest.csv.versionId', c.versionId),
       etag: str('manifest.csv.etag', c.etag),
       fields,
+    };
+  }
+  if (kind === 'jsonl') {
+    const c = inner(m, 'jsonl');
+    assertObjectRef(c.bucket, c.key);
+    return {
+      kind: 'jsonl',
+      bucket: c.bucket as string,
+      key: c.key as string,
+      versionId: str('manifest.jsonl.versionId', c.versionId),
+      etag: str('manifest.jsonl.etag', c.etag),
     };
   }
   if (kind === 'inventory') {

@@ -47,6 +47,9 @@ export interface CsvManifest {
   readonly fields?: readonly ManifestField[] | undefined;
 }
 
+/** A JSON Lines manifest object, pinned like a CSV one. */
+export type JsonlManifest = Omit<CsvManifest, 'fields'>;
+
 /**
  * An S3 Inventory report (`S3InventoryReport_CSV_20161130`): its `manifest.json`, which lists gzipped CSV data files
  * whose columns follow `fileSchema`. Every data file's `MD5checksum` is verified before any task runs.
@@ -115,6 +118,8 @@ export interface BatchObject {
 /** Where the objects come from: exactly one of the four. */
 export type BatchManifest =
   | { readonly csv: CsvManifest }
+  /** JSON Lines: one `{ "bucket", "key", "versionId"?, "size"? }` per line, keys not encoded. */
+  | { readonly jsonl: JsonlManifest }
   | { readonly inventory: InventoryManifest }
   | { readonly generate: GeneratedManifest }
   | { readonly objects: Iterable<BatchObject> | AsyncIterable<BatchObject> };
@@ -387,6 +392,7 @@ const BUCKET_KEY = optionKeys<{ bucket: string; key: string }>()({ bucket: true,
 /** The keys of a {@link BatchManifest}: one of its forms, each checked in turn. */
 const MANIFEST_KEYS = optionKeys<BatchManifest>()({
   csv: optionKeys<CsvManifest>()({ bucket: true, key: true, versionId: true, etag: true, fields: true }),
+  jsonl: optionKeys<JsonlManifest>()({ bucket: true, key: true, versionId: true, etag: true }),
   inventory: optionKeys<InventoryManifest>()({ bucket: true, key: true }),
   generate: optionKeys<GeneratedManifest>()({
     bucket: true,
