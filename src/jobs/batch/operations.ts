@@ -1,4 +1,4 @@
-// Over 450 lines: one class per task with the five S3 Batch operations and their COS rules.
+// Over 450 lines: one class per task with the S3 Batch operations (copy, restore, tags, delete, invoke, re-encrypt) and their COS rules.
 /**
  * The per-object operations of a batch job, each turning one manifest row into one {@link Outcome} (never a
  * rejection). Every operation is safe to run twice on the same row, which is what a resumed job may do for rows
@@ -23,6 +23,7 @@ import { planPartSize } from '../io/parts.js';
 import { backoffDelay, sleep, withRetry } from '../io/retry.js';
 import { UploadSession } from '../io/upload-session.js';
 import { runComputeChecksum } from './checksum-op.js';
+import type { EncryptionPlan } from './encryption-op.js';
 import type { ManifestRow } from './manifest.js';
 import type { KeyRule, OperationPlan, SettingsPlan } from './options.js';
 import type { InvokeFunction, InvokeResult } from './types.js';
@@ -345,6 +346,31 @@ class Task {
     return succeeded(`Copied to ${target.bucket}/${target.key} by multipart copy in ${count} parts`);
   }
 
+  /** Copies the object onto itself with a new encryption; everything else is kept. */
+  async reencrypt(plan: EncryptionPlan): Promise<Outcome> {
+    const info = await this.head();
+    const copy: CopyPlan = {
+      kind: 'copy',
+      targetBucket: this.row.bucket,
+      keyRule: { mode: 'keep' },
+      // A copy without a storage class lands in STANDARD: keep the object's own.
+      storageClass: info.storageClass,
+      encryption: plan.encryption,
+      metadataDirective: 'Copy',
+      headers: {},
+      taggingDirective: 'Copy',
+      partSize: plan.partSize,
+    };
+    const target = { bucket: this.row.bucket, key: this.row.key };
+    const big = info.size > this.env.driver.capabilities.maxCopySize;
+    const done = big ? await this.multipartCopy(copy, target, info, undefined) : await this.copy(copy);
+    if (done.status !== 'succeeded') return done;
+    const e = plan.encryption;
+    return succeeded(
+      `Re-encrypted with ${e.algorithm}${e.kmsKeyId ? ` (key ${e.kmsKeyId})` : ''}${big ? ' by multipart copy' : ''}`,
+    );
+  }
+
   async invoke(fn: InvokeFunction): Promise<Outcome> {
     const { attempts, baseDelayMs, maxDelayMs } = this.env.retry;
     const taskId = this.row.taskId ?? `${this.env.jobId}-${this.row.index}`;
@@ -458,6 +484,8 @@ export async function runTask(
       case 'invoke':
         if (!env.invoke) throw new BucketJobsError(ErrorCode.Internal, 'No invoke function');
         return await task.invoke(env.invoke);
+      case 'updateEncryption':
+        return await task.reencrypt(plan);
       case 'computeChecksum':
         return succeeded(await runComputeChecksum(plan, driver, task.ref, signal, (fn) => task.retry(fn)));
     }

@@ -21,6 +21,7 @@ import { intOption } from '../../internal/validate.js';
 import { assertKnownKeys } from '../../options.js';
 import { assertCommonOptions } from '../validate.js';
 import { type ChecksumPlan, checksumPlan } from './checksum-op.js';
+import { type EncryptionPlan, encryptionPlan } from './encryption-op.js';
 import type { EncryptionKind } from './manifest.js';
 import type {
   BatchJobOperation,
@@ -128,7 +129,8 @@ export type OperationPlan =
   | { readonly kind: 'deleteTagging' }
   | { readonly kind: 'delete' }
   | { readonly kind: 'invoke' }
-  | ChecksumPlan;
+  | ChecksumPlan
+  | EncryptionPlan;
 
 export interface ReportPlan {
   readonly bucket: string;
@@ -381,9 +383,18 @@ export function planOperation(
 ): { plan: OperationPlan; invoke?: InvokeFunction } {
   const kind = onlyKey(
     op,
-    ['copy', 'restore', 'putTagging', 'deleteTagging', 'delete', 'invoke', 'computeChecksum'] as const,
+    [
+      'copy',
+      'restore',
+      'putTagging',
+      'deleteTagging',
+      'delete',
+      'invoke',
+      'computeChecksum',
+      'updateEncryption',
+    ] as const,
     'operation',
-    '{ copy: {...} }, { restore: { days, tier? } }, { putTagging: { tags } }, { deleteTagging: {} }, { delete: {} }, { invoke: async (task) => result } or { computeChecksum: { algorithm, type? } }',
+    '{ copy: {...} }, { restore: { days, tier? } }, { putTagging: { tags } }, { deleteTagging: {} }, { delete: {} }, { invoke: async (task) => result } { computeChecksum: { algorithm, type? } } or { updateEncryption: { kmsKeyId?, bucketKeyEnabled? } }',
   );
   const needTagging = () => {
     if (!caps.tagging) throw unsupported(`Store ${caps.store} has no object tagging`);
@@ -416,6 +427,10 @@ export function planOperation(
       return { plan: copyPlan(inner(op, 'copy'), caps) };
     case 'computeChecksum':
       return { plan: checksumPlan((op as { computeChecksum: unknown }).computeChecksum, caps) };
+    case 'updateEncryption':
+      return {
+        plan: encryptionPlan((op as { updateEncryption: unknown }).updateEncryption, caps, DEFAULT_COPY_PART_SIZE),
+      };
   }
 }
 

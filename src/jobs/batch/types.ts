@@ -17,6 +17,7 @@ import { type KeyShape, optionKeys } from '../../options.js';
 import type { Job } from '../job.js';
 import { COMMON_JOB_KEYS, type CommonJobOptions, type JobDetail } from '../types.js';
 import type { ComputeChecksumOperation } from './checksum-op.js';
+import type { UpdateEncryptionOperation } from './encryption-op.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Manifests
@@ -260,7 +261,9 @@ export type BatchOperation =
   /** Your function, once per object (S3 `LambdaInvoke`). */
   | { readonly invoke: InvokeFunction }
   /** Each object's checksum into the report, and optionally its metadata (S3 `S3ComputeObjectChecksum`). */
-  | { readonly computeChecksum: ComputeChecksumOperation };
+  | { readonly computeChecksum: ComputeChecksumOperation }
+  /** Re-encrypt in place with a KMS key, keeping metadata, tags and storage class (S3 `S3UpdateObjectEncryption`). */
+  | { readonly updateEncryption: UpdateEncryptionOperation };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Report, threshold, retries
@@ -455,6 +458,12 @@ const OPERATION_KEYS = optionKeys<BatchOperation>()({
     type: true,
     writeToMetadata: true,
     recompute: true,
+    partSize: true,
+  }),
+  updateEncryption: optionKeys<UpdateEncryptionOperation>()({
+    kmsKeyId: true,
+    bucketKeyEnabled: true,
+    algorithm: true,
     partSize: true,
   }),
 });
