@@ -22,7 +22,7 @@ export default defineConfig({
   external: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/s3-request-presigner'],
   // p-limit (and its yocto-queue) ship ESM only; bundling them keeps the CJS build loadable on every Node 20, not
   // just on 20.19+ where require() of ESM works.
-  // hash-wasm is bundled too, into a chunk of its own that the checksum code imports on first use: a Workers bundle
+  // hash-wasm and hyparquet are bundled too, into a chunk of its own that the checksum code imports on first use: a Workers bundle
   // of the root entry then resolves without it.
-  noExternal: ['p-limit', 'yocto-queue', 'hash-wasm'],
+  noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet'],
 });

@@ -32,6 +32,7 @@ import { readCsv } from '../util/csv.js';
 import { percentDecode } from '../util/object-url.js';
 import { jsonlRows } from './jsonl.js';
 import type { BatchRuntime, FilterPlan, ManifestPlan } from './options.js';
+import { parquetRows } from './parquet.js';
 import type { BatchObject, ManifestField } from './types.js';
 
 /** One manifest row. */
@@ -54,6 +55,8 @@ export type ManifestPin =
   | { readonly kind: 'csv' | 'jsonl'; readonly etag: string; readonly size: number }
   | {
       readonly kind: 'inventory';
+      /** Absent: CSV (checkpoints written before Parquet was read). */
+      readonly format?: 'Parquet' | undefined;
       readonly schema: readonly string[];
       readonly files: readonly {
         readonly bucket: string;
@@ -362,10 +365,12 @@ async function prepareInventory(
   if (typeof json !== 'object' || json === null || !Array.isArray(json.files) || typeof json.fileSchema !== 'string') {
     throw manifestError('The inventory manifest needs fileSchema and files (an S3 Inventory manifest.json)', ref);
   }
-  if ((json.fileFormat ?? 'CSV').toUpperCase() !== 'CSV') {
-    throw manifestError(`Inventory format ${json.fileFormat} is not supported; use a CSV inventory`, ref);
+  const format = (json.fileFormat ?? 'CSV').toUpperCase();
+  if (format !== 'CSV' && format !== 'PARQUET') {
+    throw manifestError(`Inventory format ${json.fileFormat} is not supported; use a CSV or Parquet inventory`, ref);
   }
-  const schema = json.fileSchema.split(',').map((s) => s.trim());
+  // A Parquet inventory's fileSchema is a Parquet message type; each file's own schema is read instead.
+  const schema = format === 'PARQUET' ? ['Bucket', 'Key'] : json.fileSchema.split(',').map((s) => s.trim());
   if (!schema.includes('Bucket') || !schema.includes('Key')) {
     throw manifestError(`The inventory fileSchema must include Bucket and Key, got ${json.fileSchema}`, ref);
   }
@@ -392,7 +397,7 @@ async function prepareInventory(
     }
     files.push({ ...fileRef, ...pin });
   }
-  return { kind: 'inventory', schema, files };
+  return { kind: 'inventory', schema, files, ...(format === 'PARQUET' ? { format: 'Parquet' as const } : {}) };
 }
 
 function openInventory(env: ManifestEnv, pin: Extract<ManifestPin, { kind: 'inventory' }>): ManifestSource {
@@ -403,6 +408,14 @@ function openInventory(env: ManifestEnv, pin: Extract<ManifestPin, { kind: 'inve
   );
   async function* rows(): AsyncGenerator<ManifestRow> {
     const start = { index: 0 };
+    if (pin.format === 'Parquet') {
+      for (const f of pin.files) {
+        yield* parquetRows(env.driver, f, start, env.signal, (n) => {
+          read += n;
+        });
+      }
+      return;
+    }
     for (const f of pin.files) {
       const raw = counting(readObject({ driver: env.driver, ...f, signal: env.signal }), (n) => {
         read += n;
