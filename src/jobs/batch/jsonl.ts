@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ManifestRow } from './manifest.js';
+import type { ManifestRow } from './row.js';
 
 /** Longest line read (S3 keys are at most 1,024 bytes; this leaves room for escapes and a version id). */
 export const MAX_LINE_BYTES = 64 * 1024;

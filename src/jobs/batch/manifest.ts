@@ -31,24 +31,12 @@ import { withRetry } from '../io/retry.js';
 import { readCsv } from '../util/csv.js';
 import { percentDecode } from '../util/object-url.js';
 import { jsonlRows } from './jsonl.js';
-import type { BatchRuntime, FilterPlan, ManifestPlan } from './options.js';
+import type { BatchRuntime, EncryptionKind, FilterPlan, ManifestPlan } from './options.js';
 import { parquetRows } from './parquet.js';
+import type { ManifestRow } from './row.js';
 import type { BatchObject, ManifestField } from './types.js';
 
-/** One manifest row. */
-export interface ManifestRow {
-  /** 0-based position in the manifest. */
-  readonly index: number;
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string | undefined;
-  /** The task id S3 Batch gave this row (the `LambdaInvoke` handler); otherwise `<jobId>-<index>`. */
-  readonly taskId?: string | undefined;
-  /** Known for generated manifests, inventories with a `Size` column, and objects given with one. */
-  readonly size?: number | undefined;
-  /** Set for a row that cannot be run; the report gets a failed row with this message. */
-  readonly error?: string | undefined;
-}
+export type { ManifestRow } from './row.js';
 
 /** What pins a manifest's content, kept in the checkpoint. */
 export type ManifestPin =
@@ -450,9 +438,6 @@ function matches(e: { key: string; size: number; lastModified: Date; storageClas
 
 /** HEADs in flight for `matchAnyObjectEncryption` (the listing does not tell encryption). */
 const ENCRYPTION_HEADS = 16;
-
-/** S3's `ObjectEncryption` filter kinds, spelled as in the console. */
-export type EncryptionKind = 'SSE-S3' | 'SSE-KMS' | 'DSSE-KMS' | 'SSE-C' | 'NOT-SSE';
 
 /** How an object is encrypted, by a HEAD; undefined when it is gone since the listing. */
 async function encryptionKind(env: ManifestEnv, bucket: string, key: string): Promise<EncryptionKind | undefined> {

@@ -22,7 +22,6 @@ import { assertKnownKeys } from '../../options.js';
 import { assertCommonOptions } from '../validate.js';
 import { type ChecksumPlan, checksumPlan } from './checksum-op.js';
 import { type EncryptionPlan, encryptionPlan } from './encryption-op.js';
-import type { EncryptionKind } from './manifest.js';
 import type {
   BatchJobOperation,
   BatchJobOptions,
@@ -341,6 +340,9 @@ function manifestPlan(m: BatchJobOptions['manifest'], hasReport: boolean): Manif
     output,
   };
 }
+
+/** S3's `ObjectEncryption` filter kinds, spelled as in the console. */
+export type EncryptionKind = 'SSE-S3' | 'SSE-KMS' | 'DSSE-KMS' | 'SSE-C' | 'NOT-SSE';
 
 const ENCRYPTION_KINDS: readonly EncryptionKind[] = ['SSE-S3', 'SSE-KMS', 'DSSE-KMS', 'SSE-C', 'NOT-SSE'];
 

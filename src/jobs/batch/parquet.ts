@@ -12,7 +12,7 @@ import type { AsyncBuffer, Compressors } from 'hyparquet';
 import type { StorageDriver } from '../../drivers/types.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { readObject } from '../io/read-object.js';
-import type { ManifestRow } from './manifest.js';
+import type { ManifestRow } from './row.js';
 
 const COLUMNS = ['bucket', 'key', 'version_id', 'size'] as const;
 

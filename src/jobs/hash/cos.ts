@@ -8,7 +8,7 @@
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { assertKnownKeys, type KnownKeysOptions, optionKeys } from '../../options.js';
 import { COS_STATE, cosTime } from '../compress/cos.js';
-import type { FileHashDetail, FileHashOptions } from './index.js';
+import type { FileHashDetail, FileHashOptions } from './types.js';
 
 /** The COS request body (`<Request>…</Request>` as an object). */
 export interface CosFileHashCodeRequest {
