@@ -234,6 +234,38 @@ async function headPin(
   return { etag: info.etag, size: info.size };
 }
 
+/**
+ * A manifest object read front to back, pinned to the ETag seen first, with `parse` turning its bytes into rows; the
+ * share read follows how far the parser is (in bytes), not how far the stream is.
+ */
+function openPinned(
+  env: ManifestEnv,
+  at: { bucket: string; key: string; versionId?: string | undefined },
+  pin: { etag: string; size: number },
+  parse: (
+    bytes: AsyncIterable<Uint8Array>,
+    where: string,
+    onPosition: (end: number) => void,
+  ) => AsyncGenerator<ManifestRow>,
+): ManifestSource {
+  let position = 0;
+  const bytes = readObject({
+    driver: env.driver,
+    bucket: at.bucket,
+    key: at.key,
+    versionId: at.versionId,
+    etag: pin.etag,
+    size: pin.size,
+    signal: env.signal,
+  });
+  return {
+    rows: parse(bytes, `${at.bucket}/${at.key}`, (end) => {
+      position = end;
+    }),
+    fraction: () => (pin.size > 0 ? Math.min(1, position / pin.size) : 1),
+  };
+}
+
 function openCsv(
   env: ManifestEnv,
   at: { bucket: string; key: string; versionId?: string | undefined },
@@ -241,24 +273,9 @@ function openCsv(
   columns: Columns,
   versionRule: boolean,
 ): ManifestSource {
-  // How far the parser is, in characters (bytes for the ASCII of encoded keys): a whole chunk read at once would
-  // otherwise jump the share read to its end while its rows are still to run.
-  let position = 0;
-  const bytes = readObject({
-    driver: env.driver,
-    bucket: at.bucket,
-    key: at.key,
-    versionId: at.versionId,
-    etag: pin.etag,
-    size: pin.size,
-    signal: env.signal,
-  });
-  return {
-    rows: csvRows(bytes, columns, `${at.bucket}/${at.key}`, { index: 0 }, versionRule, (end) => {
-      position = end;
-    }),
-    fraction: () => (pin.size > 0 ? Math.min(1, position / pin.size) : 1),
-  };
+  return openPinned(env, at, pin, (bytes, where, onPosition) =>
+    csvRows(bytes, columns, where, { index: 0 }, versionRule, onPosition),
+  );
 }
 
 function openJsonl(
@@ -266,22 +283,7 @@ function openJsonl(
   at: { bucket: string; key: string; versionId?: string | undefined },
   pin: { etag: string; size: number },
 ): ManifestSource {
-  let position = 0;
-  const bytes = readObject({
-    driver: env.driver,
-    bucket: at.bucket,
-    key: at.key,
-    versionId: at.versionId,
-    etag: pin.etag,
-    size: pin.size,
-    signal: env.signal,
-  });
-  return {
-    rows: jsonlRows(bytes, `${at.bucket}/${at.key}`, (end) => {
-      position = end;
-    }),
-    fraction: () => (pin.size > 0 ? Math.min(1, position / pin.size) : 1),
-  };
+  return openPinned(env, at, pin, jsonlRows);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

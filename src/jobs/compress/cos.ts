@@ -6,7 +6,7 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import { assertKnownKeys, type KnownKeysOptions, optionKeys } from '../../options.js';
+import { assertKnownKeys, type KeyShape, type KnownKeysOptions, optionKeys } from '../../options.js';
 import type { JobState } from '../types.js';
 import type { FileCompressDetail, FileCompressOptions } from './types.js';
 
@@ -68,6 +68,32 @@ function invalid(message: string): BucketJobsError {
 const asList = <T>(v: T | readonly T[] | undefined): T[] | undefined =>
   v === undefined ? undefined : Array.isArray(v) ? [...(v as T[])] : [v as T];
 
+/** A COS request body, given bare or wrapped in `{ Request }`: the body, its keys (and the wrapper's) checked. */
+export function cosRequestOf<R extends object>(
+  input: R | { readonly Request: R },
+  keys: KeyShape,
+  options: KnownKeysOptions,
+): R {
+  const wrapped = typeof input === 'object' && input !== null && 'Request' in input;
+  if (wrapped) assertKnownKeys(input, optionKeys<{ Request: unknown }>()({ Request: true }), '', options);
+  const req = wrapped ? (input as { readonly Request: R }).Request : (input as R);
+  assertKnownKeys(req, keys, wrapped ? 'Request' : '', options);
+  return req;
+}
+
+/**
+ * The URL callback of a COS request: `CallBack` in `CallBackFormat` (COS's default is XML). `CallBack: "no"` and TDMQ
+ * callbacks give none (pass a function callback for MQ delivery).
+ */
+export function cosUrlCallback(req: {
+  readonly CallBack?: string | undefined;
+  readonly CallBackFormat?: string | undefined;
+  readonly CallBackType?: string | undefined;
+}): { url: string; format: 'json' | 'xml' } | undefined {
+  if (!req.CallBack || req.CallBack === 'no' || (req.CallBackType ?? 'Url') !== 'Url') return undefined;
+  return { url: req.CallBack, format: req.CallBackFormat?.toUpperCase() === 'JSON' ? 'json' : 'xml' };
+}
+
 /**
  * Converts a COS FileCompress request into `createFileCompressJob` options. `bucket` is the bucket the COS request
  * was sent to. `CallBack` becomes a URL callback in `CallBackFormat` (COS's default is XML); `CallBack: "no"` and
@@ -82,11 +108,7 @@ export function fromCosFileCompressRequest(
   bucket: string,
   options: KnownKeysOptions = {},
 ): FileCompressOptions {
-  if (typeof input === 'object' && input !== null && 'Request' in input) {
-    assertKnownKeys(input, optionKeys<{ Request: unknown }>()({ Request: true }), '', options);
-  }
-  const req = 'Request' in input ? input.Request : input;
-  assertKnownKeys(req, COS_REQUEST_KEYS, 'Request' in input ? 'Request' : '', options);
+  const req = cosRequestOf(input, COS_REQUEST_KEYS, options);
   if (req.Tag !== undefined && req.Tag !== 'FileCompress') throw invalid(`Tag must be FileCompress, got ${req.Tag}`);
   const op = req.Operation;
   const c = op?.FileCompressConfig;
@@ -108,13 +130,7 @@ export function fromCosFileCompressRequest(
     }
   }
   const ignoreError = c.IgnoreError === true || c.IgnoreError === 'true' || c.IgnoreError === 'ture'; // COS docs' typo
-  const callback =
-    req.CallBack && req.CallBack !== 'no' && (req.CallBackType ?? 'Url') === 'Url'
-      ? {
-          url: req.CallBack,
-          format: req.CallBackFormat?.toUpperCase() === 'JSON' ? ('json' as const) : ('xml' as const),
-        }
-      : undefined;
+  const callback = cosUrlCallback(req);
   return {
     bucket,
     output: { bucket: op.Output.Bucket, key: op.Output.Object },

@@ -8,7 +8,7 @@
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { assertKnownKeys, type KnownKeysOptions, optionKeys } from '../../options.js';
-import { COS_STATE, cosTime } from '../compress/cos.js';
+import { COS_STATE, cosRequestOf, cosTime, cosUrlCallback } from '../compress/cos.js';
 import type { FileUncompressDetail, FileUncompressOptions } from './types.js';
 
 /** The COS request body (`<Request>…</Request>` as an object), as the COS SDKs build it. */
@@ -66,11 +66,7 @@ export function fromCosFileUncompressRequest(
   bucket: string,
   options: KnownKeysOptions = {},
 ): FileUncompressOptions {
-  if (typeof input === 'object' && input !== null && 'Request' in input) {
-    assertKnownKeys(input, optionKeys<{ Request: unknown }>()({ Request: true }), '', options);
-  }
-  const req = 'Request' in input ? input.Request : input;
-  assertKnownKeys(req, COS_REQUEST_KEYS, 'Request' in input ? 'Request' : '', options);
+  const req = cosRequestOf(input, COS_REQUEST_KEYS, options);
   if (req.Tag !== undefined && req.Tag !== 'FileUncompress')
     throw invalid(`Tag must be FileUncompress, got ${req.Tag}`);
   if (!req.Input?.Object) throw invalid('Input.Object is required');
@@ -88,13 +84,7 @@ export function fromCosFileUncompressRequest(
       throw invalid('UnCompressKey is not base64');
     }
   }
-  const callback =
-    req.CallBack && req.CallBack !== 'no' && (req.CallBackType ?? 'Url') === 'Url'
-      ? {
-          url: req.CallBack,
-          format: req.CallBackFormat?.toUpperCase() === 'JSON' ? ('json' as const) : ('xml' as const),
-        }
-      : undefined;
+  const callback = cosUrlCallback(req);
   return {
     input: { bucket, key: req.Input.Object },
     output: { bucket: op.Output.Bucket, prefix: c.Prefix ?? '' },

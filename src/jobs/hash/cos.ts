@@ -7,7 +7,7 @@
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { assertKnownKeys, type KnownKeysOptions, optionKeys } from '../../options.js';
-import { COS_STATE, cosTime } from '../compress/cos.js';
+import { COS_STATE, cosRequestOf, cosTime, cosUrlCallback } from '../compress/cos.js';
 import type { FileHashDetail, FileHashOptions } from './types.js';
 
 /** The COS request body (`<Request>…</Request>` as an object). */
@@ -56,11 +56,7 @@ export function fromCosFileHashCodeRequest(
   bucket: string,
   options: KnownKeysOptions = {},
 ): FileHashOptions {
-  if (typeof input === 'object' && input !== null && 'Request' in input) {
-    assertKnownKeys(input, optionKeys<{ Request: unknown }>()({ Request: true }), '', options);
-  }
-  const req = 'Request' in input ? input.Request : input;
-  assertKnownKeys(req, COS_REQUEST_KEYS, 'Request' in input ? 'Request' : '', options);
+  const req = cosRequestOf(input, COS_REQUEST_KEYS, options);
   if (req.Tag !== undefined && req.Tag !== 'FileHashCode') throw invalid(`Tag must be FileHashCode, got ${req.Tag}`);
   if (!req.Input?.Object) throw invalid('Input.Object is required');
   const c = req.Operation?.FileHashCodeConfig;
@@ -69,13 +65,7 @@ export function fromCosFileHashCodeRequest(
   if (add !== undefined && add !== true && add !== false && add !== 'true' && add !== 'false') {
     throw invalid(`AddToHeader must be "true" or "false", got ${String(add)}`);
   }
-  const callback =
-    req.CallBack && req.CallBack !== 'no' && (req.CallBackType ?? 'Url') === 'Url'
-      ? {
-          url: req.CallBack,
-          format: req.CallBackFormat?.toUpperCase() === 'JSON' ? ('json' as const) : ('xml' as const),
-        }
-      : undefined;
+  const callback = cosUrlCallback(req);
   return {
     bucket,
     key: req.Input.Object,
