@@ -9,9 +9,10 @@
  */
 
 import type { ObjectInfo, ObjectRef, StorageDriver } from '../../drivers/types.js';
+import { fromBase64, toBase64 } from '../../engine/zip/central.js';
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { readObject } from '../io/read-object.js';
-import { type ChecksumAlgorithm, createHasher, digestOf, s3Name, toBase64, toHex } from './hashers.js';
+import { type ChecksumAlgorithm, createHasher, digestOf, s3Name, toHex } from './hashers.js';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -45,8 +46,6 @@ export interface ObjectChecksum {
   readonly parts?: number | undefined;
   readonly info: ObjectInfo;
 }
-
-const fromBase64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 /**
  * Parts of an object completed by multipart upload, 0 for one written in one piece: from the store, else from its
