@@ -189,6 +189,11 @@ async function runScenario({ file, scenario }: LoadedScenario, o: RunSettings): 
     // A scenario's own latency is part of its identity; only an override names a section of its own.
     if (o.latency !== undefined && o.latency !== scenario.latency) suffix += `-latency-${latency}ms`;
   }
+  if (o.proxy && scenario.bandwidthPerStream !== undefined) {
+    rules.push({ bandwidthBytesPerSec: scenario.bandwidthPerStream });
+    const cap = `each request's body capped at ${(scenario.bandwidthPerStream / MiB).toFixed(0)} MiB/s`;
+    profile = rules.length > 1 ? `${profile}; ${cap}` : cap;
+  }
   if (o.envRules.length > 0) {
     profile += `; BJ_PROXY_* rules ${JSON.stringify(o.envRules)}`;
     suffix += '-faults';

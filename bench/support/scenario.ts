@@ -125,6 +125,12 @@ export interface Scenario<P extends ScenarioParams = ScenarioParams> {
    * range `'20-100'` (ms). For scenarios whose point is a real store's round trips (many small objects).
    */
   readonly latency?: string | undefined;
+  /**
+   * Cap on each request's body bytes per second through the proxy, as a real store caps one connection's stream
+   * (S3 serves one GET at roughly 80–100 MB/s): for scenarios whose point is how many streams a client keeps busy.
+   * `--direct` runs without it.
+   */
+  readonly bandwidthPerStream?: number | undefined;
   /** The first one named `bucketjobs` is the reference for the ratios (else the first one). */
   readonly contenders: readonly Contender<P>[];
 }
