@@ -20,6 +20,8 @@ export interface ProgressUpdate {
   readonly objectsTotal?: number | undefined;
   /** The item being worked on (`bucket/key`). */
   readonly current?: string | undefined;
+  /** Batch: tasks succeeded, failed and running now. */
+  readonly tasks?: JobProgressEvent['tasks'];
   /** While the unit's total is unknown: how far along the work is, 0..1 (a manifest's bytes read, for instance). */
   readonly fraction?: number | undefined;
 }
@@ -53,6 +55,7 @@ export class ProgressMeter {
   #objectsTotal: number | undefined;
   #current: string | undefined;
   #fraction: number | undefined;
+  #tasks: JobProgressEvent['tasks'];
   #percent = 0;
   #lastEmit = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +85,7 @@ export class ProgressMeter {
     if ('objectsTotal' in u) this.#objectsTotal = u.objectsTotal;
     if ('current' in u) this.#current = u.current;
     if ('fraction' in u) this.#fraction = u.fraction;
+    if (u.tasks !== undefined) this.#tasks = u.tasks;
     const [done, total] = this.#unitValues();
     const share = total !== undefined ? (total > 0 ? done / total : 0) : (this.#fraction ?? 0);
     // Capped at 99 until the job ends; never lower than an earlier event showed.
@@ -160,6 +164,7 @@ export class ProgressMeter {
       elapsedMs: t - this.#started,
       etaMs,
       current: this.#current,
+      ...(this.#tasks !== undefined ? { tasks: this.#tasks } : {}),
       final,
     });
   }

@@ -110,6 +110,11 @@ export interface JobProgressEvent {
   readonly etaMs: number | undefined;
   /** The item being worked on (`bucket/key`), when there is one. */
   readonly current: string | undefined;
+  /**
+   * Batch: the tasks succeeded, failed and running now; undefined for other kinds. The counts of
+   * `progressSummary`, carried on each event so a display needs no `detail()` call.
+   */
+  readonly tasks?: { readonly succeeded: number; readonly failed: number; readonly running: number } | undefined;
   /** True for the one event sent as the job ends. */
   readonly final: boolean;
 }

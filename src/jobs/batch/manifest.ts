@@ -464,6 +464,47 @@ export function generatedManifestKey(reportPrefix: string, jobId: string): strin
   return `${reportPrefix ? `${reportPrefix}/` : ''}job-${jobId}/generated-manifest.csv`;
 }
 
+/**
+ * The objects a generated manifest holds, in listing order: the listing, filtered (with a HEAD each, 16 at once,
+ * for an encryption filter). Writes nothing: `generate` writes them, `--dry-run` counts them.
+ */
+export async function* generatedEntries(
+  env: ManifestEnv,
+  plan: Extract<ManifestPlan, { kind: 'generate' }>,
+): AsyncGenerator<{ readonly key: string; readonly size: number }> {
+  let last: string | undefined;
+  const wanted = plan.filters.encryptions;
+  // With an encryption filter, HEADs in a bounded window, kept in listing order.
+  const pending: { e: { key: string; size: number }; kind: Promise<EncryptionKind | undefined> }[] = [];
+  const settle = async () => {
+    const next = pending.shift() as (typeof pending)[number];
+    const kind = await next.kind;
+    return kind !== undefined && wanted?.includes(kind) ? next.e : undefined;
+  };
+  for await (const e of env.driver.list({ bucket: plan.bucket, prefix: plan.prefix, signal: env.signal })) {
+    if (e.type !== 'object' || !matches(e, plan.filters)) continue;
+    // A listing is in key order; the check keeps a broken store from making a manifest with rows twice.
+    if (last !== undefined && compareKeys(last, e.key) >= 0) {
+      throw new BucketJobsError(ErrorCode.Internal, `The listing is out of order at ${JSON.stringify(e.key)}`);
+    }
+    last = e.key;
+    if (wanted === undefined) yield e;
+    else {
+      const kind = encryptionKind(env, plan.bucket, e.key);
+      kind.catch(() => {});
+      pending.push({ e, kind });
+      if (pending.length >= ENCRYPTION_HEADS) {
+        const hit = await settle();
+        if (hit) yield hit;
+      }
+    }
+  }
+  while (pending.length > 0) {
+    const hit = await settle();
+    if (hit) yield hit;
+  }
+}
+
 /** Lists, filters and writes the manifest (`Bucket,Key,Size` rows) as one object; returns its pin. */
 async function generate(
   env: ManifestEnv,
@@ -471,41 +512,16 @@ async function generate(
   output: { bucket: string; key: string },
 ): Promise<Extract<ManifestPin, { kind: 'generate' }>> {
   let rows = 0;
-  let last: string | undefined;
-  const wanted = plan.filters.encryptions;
   async function* lines(): AsyncGenerator<Uint8Array> {
     let text = '';
-    const add = (e: { key: string; size: number }) => {
+    for await (const e of generatedEntries(env, plan)) {
       rows++;
       text += `${plan.bucket},${encodeKey(e.key)},${e.size}\n`;
-    };
-    // With an encryption filter, HEADs in a bounded window, kept in listing order.
-    const pending: { e: { key: string; size: number }; kind: Promise<EncryptionKind | undefined> }[] = [];
-    const settle = async () => {
-      const next = pending.shift() as (typeof pending)[number];
-      const kind = await next.kind;
-      if (kind !== undefined && wanted?.includes(kind)) add(next.e);
-    };
-    for await (const e of env.driver.list({ bucket: plan.bucket, prefix: plan.prefix, signal: env.signal })) {
-      if (e.type !== 'object' || !matches(e, plan.filters)) continue;
-      // A listing is in key order; the check keeps a broken store from making a manifest with rows twice.
-      if (last !== undefined && compareKeys(last, e.key) >= 0) {
-        throw new BucketJobsError(ErrorCode.Internal, `The listing is out of order at ${JSON.stringify(e.key)}`);
-      }
-      last = e.key;
-      if (wanted === undefined) add(e);
-      else {
-        const kind = encryptionKind(env, plan.bucket, e.key);
-        kind.catch(() => {});
-        pending.push({ e, kind });
-        if (pending.length >= ENCRYPTION_HEADS) await settle();
-      }
       if (text.length >= GENERATE_CHUNK_BYTES) {
         yield encoder.encode(text);
         text = '';
       }
     }
-    while (pending.length > 0) await settle();
     if (text) yield encoder.encode(text);
   }
   const written = await writeObject(lines(), {

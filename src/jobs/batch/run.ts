@@ -232,6 +232,7 @@ export async function runBatch(a: RunBatchArgs): Promise<undefined> {
         fraction: f === undefined ? undefined : (done / read) * Math.min(1, f),
         bytesDone,
         current,
+        tasks: { succeeded: live.succeeded, failed: live.failed, running: inFlight },
       });
     };
 
