@@ -62,6 +62,13 @@ export const TOOLS = [
   },
   { name: 'gzip', group: 'readers', what: 'gzip -t', commands: ['gzip'], packages: ['gzip'] },
   {
+    name: 'tmux',
+    group: 'readers',
+    what: "a real pseudo-terminal for the command line's live progress test",
+    commands: ['tmux'],
+    packages: ['tmux'],
+  },
+  {
     name: 'radosgw',
     group: 's3',
     what: 'Ceph radosgw, the real S3 server of the S3 suites',

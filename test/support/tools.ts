@@ -8,7 +8,7 @@
 import { TestRunner } from 'vitest';
 import { installCommand, hasTool as present, type Tool, toolNamed } from '../../scripts/test-tools.mjs';
 
-export type ToolName = 'unzip' | 'zip' | '7z' | 'bsdtar' | 'python3' | 'java' | 'tar' | 'gzip';
+export type ToolName = 'unzip' | 'zip' | '7z' | 'bsdtar' | 'python3' | 'java' | 'tar' | 'gzip' | 'tmux';
 
 const known = new Map<ToolName, boolean>();
 

@@ -61,8 +61,8 @@ are checked (no .., absolute paths or drive letters), every CRC-32 too, and limi
 
 Options:
   --format FORMAT        zip, tar, tar.gz, gz (default: from the name, then the first bytes)
-  --prefix-replaced N    0: <prefix><archive name>/<entry> (default, COS), 1: <prefix><entry>,
-                         2: <prefix><archive folder>/<entry>
+  --prefix-replaced N    COS PrefixReplaced, for 123/test.zip into 456/: 0 (default) 456/<entry>,
+                         1 456/test/<entry>, 2 456/123/test/<entry>
   --password-env VAR     the password of an encrypted zip, from environment variable VAR
   --key NAME             extract only this entry (repeat); --keys-from FILE: one per line
   --prefix PATH          extract only entries under this path
@@ -81,7 +81,7 @@ ${STORE_HELP}
 ${OUTPUT_HELP}
 
 Examples:
-  bucketjobs extract uploads/123/test.zip uploads/456/ --prefix-replaced 1
+  bucketjobs extract uploads/123/test.zip uploads/456/ --prefix-replaced 1     # 456/test/<entry>
   bucketjobs extract s3://uploads/site.tar.gz s3://www/ --conflict skip --dry-run`;
 
 export const PREVIEW_HELP = `Usage: bucketjobs preview <archive> [options]
