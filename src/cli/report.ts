@@ -55,16 +55,22 @@ export function formatDuration(ms: number | undefined): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** `1 object`, `2 objects`. */
+export const plural = (n: number, word: string, words = `${word}s`): string => `${n} ${n === 1 ? word : words}`;
+
 /** The text after the bar: done/total, rate, ETA, and the current entry or the task counts. */
 export function progressText(e: JobProgressEvent): string {
   const parts: string[] = [];
-  if (e.bytesDone > 0 || e.unit === 'bytes') {
+  const count = `${e.objectsDone}${e.objectsTotal !== undefined ? `/${e.objectsTotal}` : ''}`;
+  if (e.unit === 'bytes') {
     parts.push(`${formatBytes(e.bytesDone)}${e.bytesTotal !== undefined ? ` / ${formatBytes(e.bytesTotal)}` : ''}`);
+    parts.push(`${count} objects`, `${formatBytes(e.bytesPerSecond)}/s`);
+  } else {
+    const what = e.tasks ? 'tasks' : 'objects';
+    parts.push(`${count} ${what}`, `${e.objectsPerSecond.toFixed(1)} ${what}/s`);
   }
-  parts.push(`${e.objectsDone}${e.objectsTotal !== undefined ? `/${e.objectsTotal}` : ''} objects`);
-  parts.push(e.unit === 'bytes' ? `${formatBytes(e.bytesPerSecond)}/s` : `${e.objectsPerSecond} obj/s`);
   parts.push(`ETA ${formatDuration(e.etaMs)}`);
-  if (e.tasks) parts.push(`ok ${e.tasks.succeeded}  failed ${e.tasks.failed}  running ${e.tasks.running}`);
+  if (e.tasks) parts.push(`${e.tasks.succeeded} ok, ${e.tasks.failed} failed, ${e.tasks.running} running`);
   else if (e.current) parts.push(e.current);
   return parts.join(' | ');
 }
@@ -107,7 +113,8 @@ export function createReporter(command: string, streams: Streams, json: boolean 
     live,
     json: false,
     progress(e) {
-      if (closed) return;
+      // A job that ends before its first event (a hash of a value the store holds) draws no line.
+      if (closed || (bar === undefined && e.final)) return;
       const b = bar ?? open();
       b.update(e.progress, { text: progressText(e) });
       if (e.final) b.render();

@@ -56,6 +56,6 @@ it('on a terminal, one progress line moves in place and ends with the summary', 
   const bars = whole.split('\n').filter((l) => /^pack\s+[█░]+ \d+% \|/.test(l));
   expect(bars).toHaveLength(1);
   expect(bars[0]).toMatch(/ 100% \| 96\.0 MiB \/ 96\.0 MiB \| 1\/1 objects/);
-  expect(whole).toMatch(/^packed 1 objects into media\/out\/a\.tar\.gz \(96\.\d MiB\)$/m);
+  expect(whole).toMatch(/^packed 1 object into media\/out\/a\.tar\.gz \(96\.\d MiB\)$/m);
   expect(whole).toMatch(/^job j[0-9a-z]+: packing into media\/out\/a\.tar\.gz$/m);
 }, 120_000);

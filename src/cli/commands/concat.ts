@@ -134,7 +134,7 @@ export async function concat(argv: readonly string[], ctx: CommandContext): Prom
     const r = d.result;
     if (d.state === 'Paused') {
       return {
-        summary: `paused at the time budget: bucketjobs jobs resume ${d.jobId} --jobs ${v.jobs ?? options.output.bucket}`,
+        summary: `paused at the time budget; continue with: bucketjobs jobs resume ${v.jobs ?? options.output.bucket} ${d.jobId}`,
         result: d,
         exit: Exit.Ok,
       };

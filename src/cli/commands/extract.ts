@@ -8,7 +8,7 @@
 import { fromCosFileUncompressRequest } from '../../jobs/extract/cos.js';
 import type { FileUncompressDetail, FileUncompressOptions } from '../../jobs/extract/types.js';
 import { type Outcome, watchJob } from '../exec.js';
-import { formatBytes } from '../report.js';
+import { formatBytes, plural } from '../report.js';
 import { readJson, readLines, refuseWithRequest } from '../request.js';
 import { type Address, clientFor, openStore, parseAddress, parseObject } from '../store.js';
 import {
@@ -186,7 +186,7 @@ export async function extract(argv: readonly string[], ctx: CommandContext): Pro
       ? `; ${r?.errorCount} failed: ${r?.errors.map((e) => `${e.entry} (${e.code})`).join(', ')}`
       : '';
     return {
-      summary: `extracted ${r?.fileCount ?? 0} entries (${formatBytes(r?.bytes ?? 0)}) under ${r?.bucket}/${r?.prefix}${r?.skippedCount ? `, skipped ${r.skippedCount}` : ''}${errors}`,
+      summary: `extracted ${plural(r?.fileCount ?? 0, 'entry', 'entries')} (${formatBytes(r?.bytes ?? 0)}) under ${r?.bucket}/${r?.prefix}${r?.skippedCount ? `, skipped ${r.skippedCount}` : ''}${errors}`,
       result: d,
       exit: failed ? Exit.Partial : Exit.Ok,
     };

@@ -8,7 +8,7 @@ import { fromCosFileCompressRequest } from '../../jobs/compress/cos.js';
 import { planFileCompressJob } from '../../jobs/compress/plan.js';
 import type { FileCompressConfig, FileCompressDetail, FileCompressOptions } from '../../jobs/compress/types.js';
 import { type Outcome, watchJob } from '../exec.js';
-import { formatBytes } from '../report.js';
+import { formatBytes, plural } from '../report.js';
 import { readJson, readLines, readText, refuseWithRequest } from '../request.js';
 import { clientFor, openStore, parseAddress, parseObject } from '../store.js';
 import {
@@ -211,7 +211,7 @@ export async function pack(argv: readonly string[], ctx: CommandContext, zip = f
   if (v['dry-run']) {
     const plan = await planFileCompressJob(store.driver, options);
     const lines = [
-      `plan: pack ${plan.entries} objects (${formatBytes(plan.sourceBytes)}) from ${options.bucket} into ${plan.format} ${options.output.bucket}/${options.output.key}`,
+      `plan: pack ${plural(plan.entries, 'object')} (${formatBytes(plan.sourceBytes)}) from ${options.bucket} into ${plan.format} ${options.output.bucket}/${options.output.key}`,
       `  store: ${store.label}`,
       plan.archiveBytes !== undefined
         ? `  archive: exactly ${plan.archiveBytes} bytes (${formatBytes(plan.archiveBytes)})`
@@ -235,7 +235,7 @@ export async function pack(argv: readonly string[], ctx: CommandContext, zip = f
     const r = d.result;
     if (d.state === 'Paused') {
       return {
-        summary: `paused at the time budget: bucketjobs jobs resume ${d.jobId} --jobs ${v.jobs ?? options.output.bucket}`,
+        summary: `paused at the time budget; continue with: bucketjobs jobs resume ${v.jobs ?? options.output.bucket} ${d.jobId}`,
         result: d,
         exit: Exit.Ok,
       };
@@ -244,7 +244,7 @@ export async function pack(argv: readonly string[], ctx: CommandContext, zip = f
     const skippedText =
       skipped > 0 ? `; skipped ${skipped}: ${r?.errorFiles.map((f) => `${f.source} (${f.code})`).join(', ')}` : '';
     return {
-      summary: `packed ${r?.compressFileCount ?? 0} objects into ${r?.bucket}/${r?.key} (${formatBytes(r?.size ?? 0)})${skippedText}`,
+      summary: `packed ${plural(r?.compressFileCount ?? 0, 'object')} into ${r?.bucket}/${r?.key} (${formatBytes(r?.size ?? 0)})${skippedText}`,
       result: d,
       exit: skipped > 0 ? Exit.Partial : Exit.Ok,
     };
