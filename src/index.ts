@@ -27,7 +27,29 @@ export {
   type ErrorRef,
 } from './errors.js';
 export type { ComputeChecksumOperation } from './jobs/batch/checksum-op.js';
+export {
+  type CosCreateJobRequest,
+  type CosPutObjectCopy,
+  type FromCosCreateJobOptions,
+  fromCosCreateJobRequest,
+} from './jobs/batch/cos-request.js';
 export { type S3JobStatus, toS3JobStatus } from './jobs/batch/index.js';
+export { fromS3CreateJobRequest, toS3DescribeJobResult } from './jobs/batch/s3-request.js';
+export type {
+  FromS3CreateJobOptions,
+  S3CopyObjectOperation,
+  S3CreateJobRequest,
+  S3InvokeFunction,
+  S3InvokeTask,
+  S3JobManifest,
+  S3JobManifestGenerator,
+  S3JobManifestGeneratorFilter,
+  S3JobOperation,
+  S3JobReport,
+  S3ObjectMetadata,
+  S3Tag,
+  S3Timestamp,
+} from './jobs/batch/s3-request-types.js';
 export type * from './jobs/batch/types.js';
 export { type DeliveryReport, SIGNATURE_HEADER, signBody, verifySignature } from './jobs/callback.js';
 export { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from './jobs/checksum/hashers.js';

@@ -297,10 +297,16 @@ interface InventoryManifestJson {
   readonly files?: readonly { readonly key?: string; readonly size?: number; readonly MD5checksum?: string }[];
 }
 
-async function readSmall(env: ManifestEnv, bucket: string, key: string, max: number): Promise<Uint8Array> {
+async function readSmall(
+  env: ManifestEnv,
+  bucket: string,
+  key: string,
+  max: number,
+  pin: { versionId?: string | undefined; etag?: string | undefined } = {},
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
-  for await (const c of readObject({ driver: env.driver, bucket, key, signal: env.signal })) {
+  for await (const c of readObject({ driver: env.driver, bucket, key, ...pin, signal: env.signal })) {
     total += c.length;
     if (total > max) throw manifestError(`The inventory manifest is larger than ${max} bytes`, { bucket, key });
     parts.push(c);
@@ -329,7 +335,10 @@ async function prepareInventory(
   plan: Extract<ManifestPlan, { kind: 'inventory' }>,
 ): Promise<Extract<ManifestPin, { kind: 'inventory' }>> {
   const ref = { bucket: plan.bucket, key: plan.key };
-  const raw = await readSmall(env, plan.bucket, plan.key, MAX_INVENTORY_MANIFEST_BYTES);
+  const raw = await readSmall(env, plan.bucket, plan.key, MAX_INVENTORY_MANIFEST_BYTES, {
+    versionId: plan.versionId,
+    etag: plan.etag,
+  });
   const checksumKey = plan.key.replace(/manifest\.json$/, 'manifest.checksum');
   if (checksumKey !== plan.key) {
     let expected: string | undefined;

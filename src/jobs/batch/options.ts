@@ -68,7 +68,13 @@ export type ManifestPlan =
       /** Absent: 2 or 3 columns per row. `Size` is internal (generated manifests write it). */
       readonly fields?: readonly (ManifestField | 'Size')[] | undefined;
     }
-  | { readonly kind: 'inventory'; readonly bucket: string; readonly key: string }
+  | {
+      readonly kind: 'inventory';
+      readonly bucket: string;
+      readonly key: string;
+      readonly versionId?: string | undefined;
+      readonly etag?: string | undefined;
+    }
   | {
       readonly kind: 'generate';
       readonly bucket: string;
@@ -301,7 +307,13 @@ function manifestPlan(m: BatchJobOptions['manifest'], hasReport: boolean): Manif
   if (kind === 'inventory') {
     const c = inner(m, 'inventory');
     assertObjectRef(c.bucket, c.key);
-    return { kind: 'inventory', bucket: c.bucket as string, key: c.key as string };
+    return {
+      kind: 'inventory',
+      bucket: c.bucket as string,
+      key: c.key as string,
+      versionId: str('manifest.inventory.versionId', c.versionId),
+      etag: str('manifest.inventory.etag', c.etag),
+    };
   }
   const g = inner(m, 'generate');
   assertBucket(g.bucket);

@@ -60,6 +60,13 @@ export interface InventoryManifest {
   readonly bucket: string;
   /** The key of `manifest.json`, e.g. `inv/src-bucket/config-1/2024-01-01T00-00Z/manifest.json`. */
   readonly key: string;
+  /** A version of `manifest.json`, on versioned buckets. */
+  readonly versionId?: string | undefined;
+  /**
+   * The ETag `manifest.json` must have (S3 `Location.ETag`): another one fails the job with `PreconditionFailed`
+   * before any task runs. The data files are pinned by their listed MD5s either way.
+   */
+  readonly etag?: string | undefined;
 }
 
 /** Filters of a generated manifest, with S3 `JobManifestGeneratorFilter`'s names. All given filters must match. */
@@ -396,7 +403,7 @@ const BUCKET_KEY = optionKeys<{ bucket: string; key: string }>()({ bucket: true,
 const MANIFEST_KEYS = optionKeys<BatchManifest>()({
   csv: optionKeys<CsvManifest>()({ bucket: true, key: true, versionId: true, etag: true, fields: true }),
   jsonl: optionKeys<JsonlManifest>()({ bucket: true, key: true, versionId: true, etag: true }),
-  inventory: optionKeys<InventoryManifest>()({ bucket: true, key: true }),
+  inventory: optionKeys<InventoryManifest>()({ bucket: true, key: true, versionId: true, etag: true }),
   generate: optionKeys<GeneratedManifest>()({
     bucket: true,
     prefix: true,

@@ -279,6 +279,23 @@ describe('S3 Inventory manifests', () => {
     await expect(job.done()).rejects.toThrow(/manifest.checksum/);
   });
 
+  it('pins manifest.json to a given etag (S3 Location.ETag): another one fails before any task runs', async () => {
+    const { driver, client } = await setup();
+    const at = await inventory(driver, [file1]);
+    const { etag } = await driver.head(at);
+    const r = recorder();
+    await (await run(client, { manifest: { inventory: { ...at, etag } }, operation: { invoke: r.invoke } })).done();
+    expect(r.seen).toHaveLength(2);
+    const stale = recorder();
+    const job = await run(client, {
+      manifest: { inventory: { ...at, etag: 'd41d8cd98f00b204e9800998ecf8427e' } },
+      operation: { invoke: stale.invoke },
+    });
+    const err = await job.done().catch((e) => e);
+    expect(err.code).toBe('PreconditionFailed');
+    expect(stale.seen).toEqual([]);
+  });
+
   it('fails clearly on a data file that is not gzip, after reporting the rows before it', async () => {
     const { driver, client } = await setup();
     const at = await inventory(driver, [file1, file2], { corruptGzip: true });
