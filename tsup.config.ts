@@ -42,7 +42,7 @@ export default defineConfig([
     // One file: the library's chunks stay the library's (the CLI is a separate program that uses them).
     splitting: false,
     treeshake: true,
-    external: [...aws, 'cli-progress'],
+    external: [...aws, 'cli-progress', 'fast-xml-parser'],
     noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet'],
   },
 ]);

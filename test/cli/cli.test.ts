@@ -284,6 +284,63 @@ describe('batch and jobs', () => {
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ progressSummary: { succeeded: 1, failed: 1, total: 2 } });
   });
 
+  it('batch --request takes an S3 Control CreateJob request (JSON) and a COS CreateJobRequest (XML)', async () => {
+    const s3Request = {
+      AccountId: '123456789012',
+      ClientRequestToken: 'cli-s3-1',
+      Priority: 10,
+      RoleArn: 'arn:aws:iam::123456789012:role/batch',
+      Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'reviewed', Value: 'yes' }] } },
+      Report: {
+        Bucket: 'arn:aws:s3:::backup',
+        Format: 'Report_CSV_20180820',
+        Enabled: true,
+        Prefix: 's3-reports',
+        ReportScope: 'AllTasks',
+      },
+      ManifestGenerator: {
+        S3JobManifestGenerator: {
+          SourceBucket: 'arn:aws:s3:::media',
+          EnableManifestOutput: false,
+          Filter: { KeyNameConstraint: { MatchAnyPrefix: ['trip/photos/'] } },
+        },
+      },
+    };
+    await writeFile(join(root, 'create-job.json'), JSON.stringify(s3Request));
+    const r = await cli(['batch', '--request', 'create-job.json']);
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ progressSummary: { succeeded: 2, failed: 0 } });
+    expect(await driver.getTags({ bucket: 'media', key: 'trip/photos/one.jpg' })).toEqual({ reviewed: 'yes' });
+
+    await driver.put({ bucket: 'media', key: 'lists/cos.csv', body: Buffer.from('media,trip/notes.txt\n') });
+    const etag = (await driver.head({ bucket: 'media', key: 'lists/cos.csv' })).etag;
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<CreateJobRequest>
+  <ClientRequestToken>cli-cos-1</ClientRequestToken>
+  <Manifest>
+    <Location><ETag>${etag}</ETag><ObjectArn>qcs::cos:ap-chengdu::media/lists/cos.csv</ObjectArn></Location>
+    <Spec><Fields><member>Bucket</member><member>Key</member></Fields><Format>COSBatchOperations_CSV_V1</Format></Spec>
+  </Manifest>
+  <Operation><COSPutObjectCopy>
+    <TargetResource>qcs::cos:ap-chengdu:uid/1250000000:backup</TargetResource>
+    <PrefixReplace>true</PrefixReplace><ResourcesPrefix>trip/</ResourcesPrefix><TargetKeyPrefix>cos/</TargetKeyPrefix>
+  </COSPutObjectCopy></Operation>
+  <Priority>10</Priority>
+  <Report><Bucket>qcs::cos:ap-chengdu::backup</Bucket><Enabled>true</Enabled><Format>Report_CSV_V1</Format>
+    <Prefix>cos-reports</Prefix><ReportScope>AllTasks</ReportScope></Report>
+  <RoleArn>qcs::cam::uin/100000000001:roleName/COS_Batch_QcsRole</RoleArn>
+</CreateJobRequest>`;
+    await writeFile(join(root, 'create-job.xml'), xml);
+    const c = await cli(['batch', '--request', 'create-job.xml']);
+    expect(c.code).toBe(0);
+    expect(await bytesOf('backup', 'cos/notes.txt')).toEqual(text(400));
+    // A misspelled field of the request is refused, naming it: exit 2, nothing run.
+    await writeFile(join(root, 'bad.json'), JSON.stringify({ ...s3Request, Prority: 1 }));
+    const bad = await cli(['batch', '--request', 'bad.json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Prority');
+  });
+
   it('jobs list, show and recover see the jobs the other commands recorded', async () => {
     const list = await cli(['jobs', 'list', 'media']);
     expect(list.code).toBe(0);

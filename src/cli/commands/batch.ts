@@ -4,12 +4,14 @@
  * @module
  */
 
+import { fromCosCreateJobRequest } from '../../jobs/batch/cos-request.js';
 import { planBatchJob } from '../../jobs/batch/dry-run.js';
+import { fromS3CreateJobRequest } from '../../jobs/batch/s3-request.js';
 import type { BatchJobOptions, BatchManifest, BatchOperation, ManifestFilters } from '../../jobs/batch/types.js';
 import { CHECKSUM_ALGORITHMS } from '../../jobs/checksum/hashers.js';
 import { type Outcome, watchJob } from '../exec.js';
 import { formatBytes } from '../report.js';
-import { readJson, refuseWithRequest } from '../request.js';
+import { readText, refuseWithRequest } from '../request.js';
 import { type Address, clientFor, openStore, parseAddress, parseObject } from '../store.js';
 import {
   choiceFlag,
@@ -90,7 +92,9 @@ Report and job:
   --report bucket/prefix      where the report goes (job-<id>/manifest.json and results/*.csv)
   --report-scope SCOPE        AllTasks (default) or FailedTasksOnly
   --concurrency N             tasks at once (default 16)
-  --request FILE              the options of runBatchJob as JSON
+  --request FILE              the options of runBatchJob as JSON, an S3 Control CreateJob request (the JSON of
+                              aws s3control create-job --cli-input-json), or a COS CreateJobRequest (its XML,
+                              with fast-xml-parser installed, or the same as JSON)
   --dry-run                   read the manifest (or list the prefix), count the rows, write nothing
   --jobs BUCKET               where the job record goes (default: the report's bucket, else the manifest's)
 
@@ -103,7 +107,8 @@ ${OUTPUT_HELP}
 Examples:
   bucketjobs batch --generate photos/2026/ --larger-than 1MiB --copy backup/2026/ --report backup/reports
   bucketjobs batch --csv s3://ops/today.csv --checksum sha256 --report s3://ops/reports
-  bucketjobs batch --inventory s3://inv/photos/daily/2026-12-07T01-00Z/manifest.json --restore-days 7 --dry-run`;
+  bucketjobs batch --inventory s3://inv/photos/daily/2026-12-07T01-00Z/manifest.json --restore-days 7 --dry-run
+  bucketjobs batch --request create-job.json --profile prod       # an S3 Batch Operations CreateJob request`;
 
 type Values = ReturnType<typeof parse<typeof FLAGS>>['values'];
 
@@ -229,13 +234,43 @@ function fromFlags(v: Values, args: string[]) {
   return { options, addresses, jobsBucket: report?.bucket ?? at.bucket };
 }
 
+/** The options in a `--request` file: ours, an S3 Control CreateJob (JSON), or a COS CreateJobRequest (XML or JSON). */
+async function requestOptions(path: string): Promise<BatchJobOptions> {
+  const text = (await readText(path, '--request')).trim();
+  if (text.startsWith('<')) {
+    let XMLParser: typeof import('fast-xml-parser').XMLParser;
+    try {
+      ({ XMLParser } = await import('fast-xml-parser'));
+    } catch {
+      throw new UsageError(
+        '--request: an XML request (COS CreateJobRequest) is read with fast-xml-parser, an optional peer: ' +
+          'npm install fast-xml-parser, or give the request as JSON ({ "CreateJobRequest": { ... } })',
+      );
+    }
+    // Values stay strings ("007" is not 7); the converter reads what COS documents.
+    const parsed = new XMLParser({ parseTagValue: false, ignoreDeclaration: true }).parse(text) as never;
+    return fromCosCreateJobRequest(parsed);
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new UsageError(`--request ${path} is neither JSON nor XML: ${(err as Error).message}`);
+  }
+  if ('CreateJobRequest' in json) return fromCosCreateJobRequest(json as never);
+  if ('Operation' in json && ('Manifest' in json || 'ManifestGenerator' in json || 'Report' in json)) {
+    return fromS3CreateJobRequest(json as never);
+  }
+  return json as unknown as BatchJobOptions;
+}
+
 async function fromRequest(v: Values, args: string[]) {
   const own = Object.fromEntries(
     Object.entries(v).filter(([k]) => !(k in STORE_FLAGS || k in OUTPUT_FLAGS || k in JOB_FLAGS)),
   );
   refuseWithRequest(own, ['request']);
   positionals(args, []);
-  const options = (await readJson(v.request as string)) as unknown as BatchJobOptions;
+  const options = await requestOptions(v.request as string);
   const s3 =
     v['endpoint-url'] !== undefined || v.profile !== undefined || v.region !== undefined || v.preset !== undefined;
   const m = options.manifest as unknown as Record<string, { bucket?: string }> | undefined;
