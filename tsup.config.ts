@@ -24,5 +24,8 @@ export default defineConfig({
   // just on 20.19+ where require() of ESM works.
   // hash-wasm and hyparquet are bundled too, into a chunk of its own that the checksum code imports on first use: a Workers bundle
   // of the root entry then resolves without it.
-  noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet'],
+  // @noble/ciphers and @noble/hashes (the portable AES backend's AES, HMAC-SHA1 and PBKDF2, in a chunk of their own
+  // that aes.ts imports on first use) ship ESM only, and the engine must load on workerd as plain modules with no
+  // bare import: bundled.
+  noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet', '@noble/ciphers', '@noble/hashes'],
 });
