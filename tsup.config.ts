@@ -25,7 +25,7 @@ export default defineConfig({
   // hash-wasm and hyparquet are bundled too, into a chunk of its own that the checksum code imports on first use: a Workers bundle
   // of the root entry then resolves without it.
   // @noble/ciphers and @noble/hashes (the portable AES backend's AES, HMAC-SHA1 and PBKDF2, in a chunk of their own
-  // that aes.ts imports on first use) ship ESM only, and the engine must load on workerd as plain modules with no
-  // bare import: bundled.
+  // that aes.ts imports on first use; MD5 where there is no node:crypto) ship ESM only, and the engine and the
+  // memory driver must load on workerd as plain modules with no bare import: bundled.
   noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet', '@noble/ciphers', '@noble/hashes'],
 });

@@ -2,8 +2,8 @@
  * The built root entry and memory driver on a real Workers runtime: Cloudflare's `workerd` (from npm), with no
  * `nodejs_compat` flag, at two compatibility dates (see below). A worker imports `dist/index.js` and
  * `dist/drivers/memory.js` as plain ES modules, packs a deflate zip, a WinZip AES zip (on the portable path: AES from
- * @noble/ciphers, HMAC-SHA1 from @noble/hashes, WebCrypto PBKDF2) and a tar.gz in the memory driver, and prints the
- * archives; the independent readers check them here.
+ * @noble/ciphers, HMAC-SHA1 from @noble/hashes, WebCrypto PBKDF2) and a tar.gz in the memory driver (whose ETag is
+ * MD5 from @noble/hashes there), and prints the archives; the independent readers check them here.
  * Needs `npm run build` first (`npm test` runs it as `pretest`).
  */
 
