@@ -29,7 +29,10 @@ export default defineConfig([
     // just on 20.19+ where require() of ESM works.
     // hash-wasm and hyparquet are bundled too, into a chunk of its own that the checksum code imports on first use: a Workers bundle
     // of the root entry then resolves without it.
-    noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet'],
+    // @noble/ciphers and @noble/hashes (the portable AES backend's AES, HMAC-SHA1 and PBKDF2, in a chunk of their own
+    // that aes.ts imports on first use; MD5 where there is no node:crypto) ship ESM only, and the engine and the
+    // memory driver must load on workerd as plain modules with no bare import: bundled.
+    noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet', '@noble/ciphers', '@noble/hashes'],
   },
   {
     entry: { cli: 'src/cli/main.ts' },
@@ -43,6 +46,6 @@ export default defineConfig([
     splitting: false,
     treeshake: true,
     external: [...aws, 'cli-progress', 'fast-xml-parser'],
-    noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet'],
+    noExternal: ['p-limit', 'yocto-queue', 'hash-wasm', 'hyparquet', '@noble/ciphers', '@noble/hashes'],
   },
 ]);

@@ -1,8 +1,10 @@
 /**
  * The built root entry and memory driver on a real Workers runtime: Cloudflare's `workerd` (from npm), with no
  * `nodejs_compat` flag, at two compatibility dates (see below). A worker imports `dist/index.js` and
- * `dist/drivers/memory.js` as plain ES modules, packs a deflate zip, a WinZip AES zip (on the portable path: our AES,
- * SHA-1 and PBKDF2) and a tar.gz in the memory driver, and prints the archives; the independent readers check them here.
+ * `dist/drivers/memory.js` as plain ES modules, packs a deflate zip, a WinZip AES zip (on the portable path: AES from
+ * @noble/ciphers, HMAC-SHA1 from @noble/hashes, WebCrypto PBKDF2) and a tar.gz in the memory driver (whose ETag is
+ * MD5 from @noble/hashes there), and prints the archives and the SHA-1 and SHA-256 of one object (a hash job); the
+ * independent readers and node:crypto check them here.
  * Needs `npm run build` first (`npm test` runs it as `pretest`).
  */
 
@@ -54,6 +56,13 @@ export default {
       for (const c of chunks) { bytes.set(c, at); at += c.length; }
       out[name] = { size: result.size, count: result.compressFileCount, etag: result.etag, bytes: b64(bytes) };
     }
+    // The checksum code's SHAs: node:crypto where reachable, else hash-wasm, else (Workers refuse WebAssembly
+    // compilation) @noble/hashes.
+    out.hashes = {};
+    for (const type of ['sha1', 'sha256']) {
+      const job = await client.createFileHashJob({ bucket: 'bkt', key: 'in/a.txt', type });
+      out.hashes[type] = (await job.done()).result[type];
+    }
     console.log('RESULT ' + JSON.stringify(out));
   },
 };
@@ -72,7 +81,8 @@ describe.each([
   it('loads the root entry and the memory driver, and packs zip, AES zip and tar.gz that readers accept', async () => {
     const files = new Set<string>();
     for (const entry of ['dist/index.js', 'dist/drivers/memory.js']) {
-      for (const f of esmGraph(join(root, entry)).files) files.add(relative(root, f));
+      // Lazily loaded chunks too (the portable AES primitives, hash-wasm): a Workers bundle includes them.
+      for (const f of esmGraph(join(root, entry), { dynamic: true }).files) files.add(relative(root, f));
     }
     const modules = ['(name = "worker", esModule = embed "worker.mjs")'];
     for (const rel of [...files].sort()) {
@@ -106,7 +116,7 @@ describe.each([
     const out = JSON.parse((line as string).slice('RESULT '.length)) as Record<
       string,
       { size: number; count: number; etag: string; bytes: string }
-    >;
+    > & { hashes: Record<string, string> };
     const expected = [
       { name: 'in/a.txt', data: Buffer.from('hello '.repeat(5000)) },
       { name: 'in/sub/b.txt', data: Buffer.from('world') },
@@ -120,6 +130,13 @@ describe.each([
       if (!r.etag.includes('-')) expect(r.etag, name).toBe(createHash('md5').update(bytes).digest('hex'));
       else expect(r.etag, name).toMatch(/^[0-9a-f]{32}-\d+$/);
       writeFileSync(join(dir, `${name}.bin`), bytes);
+    }
+    for (const type of ['sha1', 'sha256']) {
+      expect(out.hashes[type], type).toBe(
+        createHash(type)
+          .update(Buffer.from('hello '.repeat(5000)))
+          .digest('hex'),
+      );
     }
     await checkReaders(join(dir, 'zip.bin'), expected, ['unzip', '7z', 'python']);
     await checkReaders(join(dir, 'aes.bin'), expected, ['7z', 'bsdtar'], { password: 'correct horse' });

@@ -1,35 +1,19 @@
 /**
  * ETags and checksums computed while bytes stream through, so no body is ever read twice. MD5 is `node:crypto`'s
  * where the runtime has it (found at run time, so the memory driver has no `node:*` import and loads on Workers and
- * Deno), else the portable one.
+ * Deno), else @noble/hashes' (src/internal/md5.ts).
  *
  * @module
  */
 
 import { crc32, crc32Base64 } from '../../engine/crc32.js';
-import { Md5 } from '../../engine/crypto/md5.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
-
-interface Md5Like {
-  update(data: Uint8Array): unknown;
-  hex(): string;
-}
-
-type NodeCrypto = { createHash(algorithm: 'md5'): { update(d: Uint8Array): unknown; digest(enc: 'hex'): string } };
-const nodeCrypto = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
-
-function newMd5(): Md5Like {
-  if (!nodeCrypto) return new Md5();
-  const h = nodeCrypto.createHash('md5');
-  return { update: (d) => h.update(d), hex: () => h.digest('hex') };
-}
+import { createMd5 } from '../../internal/md5.js';
 
 /** Running MD5, CRC-32 and length of the bytes passed through {@link Digest.tap}. */
 export class Digest {
   size = 0;
-  private readonly md5Hash = newMd5();
+  private readonly md5Hash = createMd5();
   private crc = 0;
   private hex: string | undefined;
 
@@ -70,7 +54,7 @@ const fromHex = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ??
 
 /** S3's multipart ETag: the MD5 of the parts' binary MD5s, then `-` and the part count. */
 export function multipartEtag(partEtags: readonly string[]): string {
-  const h = newMd5();
+  const h = createMd5();
   for (const etag of partEtags) h.update(fromHex(etag));
   return `${h.hex()}-${partEtags.length}`;
 }

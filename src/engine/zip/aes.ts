@@ -2,13 +2,18 @@
  * WinZip AES encryption for zip entries: AE-2, AES-256 (WinZip "AES Encryption Information: Encryption Specification
  * AE-1 and AE-2", document 1.04). The layout the zip writer must produce is in docs/engine/names-and-encryption.md.
  *
- * Two interchangeable backends give byte-identical output:
+ * Two interchangeable backends give byte-identical output. Both encrypt WinZip's little-endian counter blocks with
+ * AES in ECB mode and XOR the result (`ctrCipher` below):
  * - `node`: `node:crypto` found through `process.getBuiltinModule` (Node >= 20.16; Bun and Deno where they expose
- *   it): native, constant-time AES (AES-NI) and HMAC. About 600 MB per CPU-second here.
- * - `portable`: WebCrypto PBKDF2 plus AES-256 and HMAC-SHA1 in JavaScript, for runtimes without `node:crypto`
- *   (Workers, browsers). About 48 MB per CPU-second here. WebCrypto cannot run WinZip's counter mode in bulk (see
- *   {@link Aes256}), and has no incremental HMAC. The JS AES uses lookup tables, which are not constant-time:
- *   prefer the `node` backend where another tenant may measure cache timing on the same CPU.
+ *   it): native, constant-time AES (AES-NI) and HMAC. About 460 MB per CPU-second here.
+ * - `portable`: for runtimes without `node:crypto` (Workers, browsers): WebCrypto PBKDF2 where `crypto.subtle`
+ *   exists, and JavaScript from @noble/ciphers (AES-ECB; audited) and @noble/hashes (HMAC and PBKDF2, audited; its
+ *   SHA-1 was outside that audit's scope, and is checked against FIPS 180 and RFC 2202 vectors in our tests),
+ *   loaded on first use (aes-portable.ts).
+ *   WebCrypto cannot run WinZip's counter mode in bulk: its AES-CTR counter is big-endian, and AES-CBC needs one
+ *   call per block; it has no incremental HMAC either. noble's AES uses lookup tables, which are not constant-time:
+ *   prefer the `node` backend where another tenant may measure cache timing on the same CPU. Figures (MB per
+ *   CPU-second) are in docs/engine/names-and-encryption.md.
  *
  * No `node:*` import at module top level: `node:crypto` is found at run time, as `crc32.ts` finds `node:zlib`.
  *
@@ -16,8 +21,13 @@
  */
 
 import { BucketJobsError, ErrorCode } from '../../errors.js';
-import { Aes256 } from '../crypto/aes256.js';
-import { HmacSha1, pbkdf2Sha1 } from '../crypto/sha1.js';
+
+/** The portable backend's primitives (@noble), loaded on first use: see aes-portable.ts. */
+let portableModule: Promise<typeof import('./aes-portable.js')> | undefined;
+const portable = () => {
+  portableModule ??= import('./aes-portable.js');
+  return portableModule;
+};
 
 /** Bytes an AES entry adds to its data: 16-byte salt + 2-byte password verifier + 10-byte authentication code. */
 export const AES_OVERHEAD = 28;
@@ -96,29 +106,28 @@ async function deriveKeys(pw: Uint8Array, salt: Uint8Array, keyBytes: number, no
   const encKey = keys.subarray(0, keyBytes);
   const authKey = keys.subarray(keyBytes, 2 * keyBytes);
   const verifier = keys.subarray(2 * keyBytes, 2 * keyBytes + VERIFIER_BYTES);
+  const counters = new Uint8Array(BATCH_BLOCKS * BLOCK);
   let keystream: (first: number, blocks: number) => Uint8Array;
   let mac: Mac;
   if (node) {
     const cipher = node.createCipheriv(`aes-${keyBytes * 8}-ecb`, encKey, null);
     cipher.setAutoPadding(false);
-    const counters = new Uint8Array(BATCH_BLOCKS * BLOCK);
     keystream = (first, blocks) => {
       writeCounters(counters, first, blocks);
       return cipher.update(counters.subarray(0, blocks * BLOCK));
     };
-    const hmac = node.createHmac('sha1', authKey);
-    mac = { update: (d) => void hmac.update(d), digest: () => new Uint8Array(hmac.digest()) };
+    const h = node.createHmac('sha1', authKey);
+    mac = { update: (d) => void h.update(d), digest: () => new Uint8Array(h.digest()) };
   } else {
-    if (keyBytes !== KEY_BYTES) {
-      throw new BucketJobsError(
-        ErrorCode.Unsupported,
-        `AES-${keyBytes * 8} entries need node:crypto; the portable backend reads AES-256 only`,
-      );
-    }
-    const aes = new Aes256(encKey);
+    const { aesEcb, hmacSha1 } = await portable();
+    const encrypt = aesEcb(encKey);
     const out = new Uint8Array(BATCH_BLOCKS * BLOCK);
-    keystream = (first, blocks) => aes.counterBlocks(first, blocks, out);
-    mac = new HmacSha1(authKey);
+    keystream = (first, blocks) => {
+      writeCounters(counters, first, blocks);
+      const n = blocks * BLOCK;
+      return encrypt(counters.subarray(0, n), out.subarray(0, n));
+    };
+    mac = hmacSha1(authKey);
   }
   return { keystream, mac, verifier };
 }
@@ -297,8 +306,11 @@ function xorInPlace(target: Uint8Array, at: number, ks: Uint8Array, length: numb
   for (; j < length; j++) target[at + j] = (target[at + j] as number) ^ (ks[j] as number);
 }
 
-/** Writes `blocks` WinZip counter blocks (`first`, `first + 1`, … as 16-byte little-endian integers) into `into`. */
-function writeCounters(into: Uint8Array, first: number, blocks: number): void {
+/**
+ * Writes `blocks` WinZip counter blocks (`first`, `first + 1`, … as 16-byte little-endian integers) into `into`,
+ * which must start zeroed: bytes 8..15 of each block are never written. @internal exported for tests
+ */
+export function writeCounters(into: Uint8Array, first: number, blocks: number): void {
   const view = new DataView(into.buffer, into.byteOffset, blocks * BLOCK);
   for (let b = 0; b < blocks; b++) {
     const c = first + b;
@@ -397,11 +409,11 @@ function pbkdf2Node(node: NodeCryptoLike, password: Uint8Array, salt: Uint8Array
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Portable backend: WebCrypto PBKDF2 (JS where there is no SubtleCrypto), AES-256 and HMAC-SHA1 in JS
+// Portable backend: WebCrypto PBKDF2 (native: 4x @noble/hashes here), @noble/hashes where there is no SubtleCrypto
 
 async function pbkdf2Portable(password: Uint8Array, salt: Uint8Array, length: number): Promise<Uint8Array> {
   const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
-  if (!subtle) return pbkdf2Sha1(password, salt, PBKDF2_ITERATIONS, length);
+  if (!subtle) return (await portable()).pbkdf2HmacSha1(password, salt, PBKDF2_ITERATIONS, length);
   // Copies typed as Uint8Array<ArrayBuffer>, which is what BufferSource accepts.
   const key = await subtle.importKey('raw', new Uint8Array(password), 'PBKDF2', false, ['deriveBits']);
   const bits = await subtle.deriveBits(

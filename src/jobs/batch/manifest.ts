@@ -22,8 +22,8 @@
 
 import type { StorageDriver } from '../../drivers/types.js';
 import { compareKeys } from '../../drivers/validate.js';
-import { Md5 } from '../../engine/crypto/md5.js';
 import { BucketJobsError, ErrorCode, type ErrorRef } from '../../errors.js';
+import { createMd5, md5Hex } from '../../internal/md5.js';
 import { iterableToStream, readStream } from '../../internal/streams.js';
 import { writeObject } from '../io/multipart-writer.js';
 import { readObject } from '../io/read-object.js';
@@ -350,7 +350,7 @@ async function prepareInventory(
     } catch (err) {
       if (!BucketJobsError.is(err, ErrorCode.NotFound)) throw err;
     }
-    const actual = new Md5().update(raw).hex();
+    const actual = md5Hex(raw);
     if (expected !== undefined && expected !== actual) {
       throw manifestError(`manifest.json has MD5 ${actual}, but manifest.checksum says ${expected}`, ref);
     }
@@ -384,7 +384,7 @@ async function prepareInventory(
     if (typeof f.size === 'number' && f.size !== pin.size) {
       throw manifestError(`Inventory file has ${pin.size} bytes, but the manifest says ${f.size}`, fileRef);
     }
-    const md5 = new Md5();
+    const md5 = createMd5();
     for await (const c of readObject({ driver: env.driver, ...fileRef, etag: pin.etag, signal: env.signal }))
       md5.update(c);
     const actual = md5.hex();

@@ -24,7 +24,7 @@
  */
 
 import type { StorageDriver } from '../../drivers/types.js';
-import { md5Hex } from '../../engine/crypto/md5.js';
+import { md5Hex } from '../../internal/md5.js';
 import { withRetry } from '../io/retry.js';
 import { encodeKey, type ManifestRow } from './manifest.js';
 import type { Outcome } from './operations.js';

@@ -3,8 +3,10 @@
  * Each comes from the fastest well-kept implementation measured on the 2-core test box (docs/jobs/batch.md has
  * the table): `node:crypto` for MD5, SHA-1 and SHA-256, `zlib.crc32` for CRC-32, and hash-wasm's WASM CRCs for
  * CRC-32C (19x @aws-crypto/crc32c) and CRC-64/NVME (4x @aws-sdk/crc64-nvme). `node:*` modules are found at run time,
- * so this module loads outside Node too; there hash-wasm serves every algorithm. hash-wasm is loaded on first use
- * (a dynamic import of a chunk of its own), so importing the package costs nothing for it.
+ * so this module loads outside Node too; there hash-wasm serves every algorithm where the runtime may compile
+ * WebAssembly (browsers), and MD5, SHA-1 and SHA-256 fall back to @noble/hashes where it may not (Cloudflare
+ * Workers refuse: "Wasm code generation disallowed by embedder"). hash-wasm and noble are loaded on first use
+ * (dynamic imports of chunks of their own), so importing the package costs nothing for them.
  *
  * @module
  */
@@ -43,6 +45,14 @@ const hashWasm = () => {
   return wasm;
 };
 
+/** MD5, SHA-1 or SHA-256 in JS (@noble/hashes), where WebAssembly cannot be compiled. */
+async function nobleHasher(algorithm: 'md5' | 'sha1' | 'sha256'): Promise<Hasher> {
+  const { md5, sha1 } = await import('@noble/hashes/legacy.js');
+  const { sha256 } = await import('@noble/hashes/sha2.js');
+  const h = { md5, sha1, sha256 }[algorithm].create();
+  return { update: (b) => void h.update(b), digest: () => h.digest() };
+}
+
 let nodeCrypto: NodeCrypto | null | undefined;
 let nodeZlib: NodeZlib | null | undefined;
 
@@ -63,9 +73,15 @@ export async function createHasher(algorithm: ChecksumAlgorithm): Promise<Hasher
         const h = nodeCrypto.createHash(algorithm);
         return { update: (b) => void h.update(b), digest: () => new Uint8Array(h.digest()) };
       }
-      const w = await hashWasm();
-      const make = { md5: w.createMD5, sha1: w.createSHA1, sha256: w.createSHA256 }[algorithm];
-      return fromWasm(await make());
+      let wasmHasher: IHasher;
+      try {
+        const w = await hashWasm();
+        wasmHasher = await { md5: w.createMD5, sha1: w.createSHA1, sha256: w.createSHA256 }[algorithm]();
+      } catch {
+        // No WebAssembly compilation here (Workers): the pure-JS hash, 2 to 8 times slower than hash-wasm's.
+        return nobleHasher(algorithm);
+      }
+      return fromWasm(wasmHasher);
     }
     case 'crc32': {
       const crc32 = nodeZlib?.crc32;
