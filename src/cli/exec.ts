@@ -17,6 +17,15 @@ export interface Outcome {
   readonly exit: number;
 }
 
+/** The outcome of a pack or concat job that paused at its `--time-budget` (exit 0: it is resumable, not failed). */
+export function pausedOutcome(detail: { readonly jobId: string }, jobsBucket: string): Outcome {
+  return {
+    summary: `paused at the time budget; continue with: bucketjobs jobs resume ${jobsBucket} ${detail.jobId}`,
+    result: detail,
+    exit: Exit.Ok,
+  };
+}
+
 /** What to say next to each error code. */
 const HINTS: Partial<Record<ErrorCode, string>> = {
   NotFound: 'check the bucket and key (fs driver: a folder per bucket under --root)',

@@ -46,12 +46,20 @@ export async function readLines(path: string, flag: string): Promise<string[]> {
     .filter((l) => l !== '');
 }
 
-/** The flags that may not be combined with `--request`, when given. */
-export function refuseWithRequest(values: Record<string, unknown>, allowed: readonly string[]): void {
+/**
+ * `--request` takes the whole job: refuses every flag given beside it except the store's, the output's and the
+ * job's (`shared`), and any address.
+ */
+export function requestOnly(
+  values: Record<string, unknown>,
+  shared: readonly Record<string, unknown>[],
+  args: readonly string[] = [],
+): void {
   const extra = Object.keys(values).filter(
-    (k) => values[k] !== undefined && values[k] !== false && !allowed.includes(k),
+    (k) => k !== 'request' && values[k] !== undefined && values[k] !== false && !shared.some((f) => k in f),
   );
   if (extra.length > 0) {
     throw new UsageError(`--request takes the whole job; drop ${extra.map((k) => `--${k}`).join(', ')}`);
   }
+  if (args.length > 0) throw new UsageError(`--request takes the whole job; drop ${args.join(' ')}`);
 }

@@ -61,6 +61,16 @@ export interface Store {
 
 const PRESETS = Object.keys(storePresets).filter((p) => p !== 'local') as StorePreset[];
 
+/**
+ * Where the buckets of a `--request` with our own options object are: on S3 when an S3 flag is given, else on the fs
+ * driver (the options name buckets, not URLs).
+ */
+export function requestAddress(bucket: unknown, flags: StoreFlags): Address {
+  const s3 = (['endpoint-url', 'profile', 'region', 'preset'] as const).some((f) => flags[f] !== undefined);
+  if (typeof bucket !== 'string' || bucket === '') throw new UsageError('--request: the options name no bucket');
+  return { bucket, key: '', s3, text: bucket };
+}
+
 /** The driver for `addresses`, which must all be on one kind of store. */
 export async function openStore(addresses: readonly Address[], flags: StoreFlags): Promise<Store> {
   const s3 = addresses.some((a) => a.s3);

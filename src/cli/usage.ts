@@ -127,3 +127,20 @@ export function positionals(given: readonly string[], names: readonly string[]):
   }
   return [...given];
 }
+
+/** The secret in the environment variable a `--password-env VAR` flag names; never a command-line argument. */
+export function passwordFrom(
+  variable: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  if (variable === undefined) return undefined;
+  const value = env[variable];
+  if (!value) throw new UsageError(`--password-env ${variable}: that environment variable is empty`);
+  return value;
+}
+
+/** `--time-budget SECONDS` as a job's `deadline` (an epoch time), or undefined. */
+export function deadlineFlag(value: string | undefined): number | undefined {
+  const seconds = intFlag(value, 'time-budget', 1);
+  return seconds === undefined ? undefined : Date.now() + seconds * 1000;
+}

@@ -11,8 +11,8 @@ import type { BatchJobOptions, BatchManifest, BatchOperation, ManifestFilters } 
 import { CHECKSUM_ALGORITHMS } from '../../jobs/checksum/hashers.js';
 import { type Outcome, watchJob } from '../exec.js';
 import { formatBytes } from '../report.js';
-import { readText, refuseWithRequest } from '../request.js';
-import { type Address, clientFor, openStore, parseAddress, parseObject } from '../store.js';
+import { readText, requestOnly } from '../request.js';
+import { type Address, clientFor, openStore, parseAddress, parseObject, requestAddress } from '../store.js';
 import {
   choiceFlag,
   Exit,
@@ -265,18 +265,11 @@ async function requestOptions(path: string): Promise<BatchJobOptions> {
 }
 
 async function fromRequest(v: Values, args: string[]) {
-  const own = Object.fromEntries(
-    Object.entries(v).filter(([k]) => !(k in STORE_FLAGS || k in OUTPUT_FLAGS || k in JOB_FLAGS)),
-  );
-  refuseWithRequest(own, ['request']);
-  positionals(args, []);
+  requestOnly(v, [STORE_FLAGS, OUTPUT_FLAGS, JOB_FLAGS], args);
   const options = await requestOptions(v.request as string);
-  const s3 =
-    v['endpoint-url'] !== undefined || v.profile !== undefined || v.region !== undefined || v.preset !== undefined;
   const m = options.manifest as unknown as Record<string, { bucket?: string }> | undefined;
-  const bucket = options.report?.bucket ?? Object.values(m ?? {})[0]?.bucket;
-  if (bucket === undefined) throw new UsageError('--request: the options name no bucket (manifest or report)');
-  return { options, addresses: [{ bucket, key: '', s3, text: bucket }] as Address[], jobsBucket: bucket };
+  const at = requestAddress(options.report?.bucket ?? Object.values(m ?? {})[0]?.bucket, v);
+  return { options, addresses: [at], jobsBucket: at.bucket };
 }
 
 export async function batch(argv: readonly string[], ctx: CommandContext): Promise<number> {

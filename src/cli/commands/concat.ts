@@ -6,11 +6,12 @@
 
 import { planConcatJob } from '../../jobs/concat/plan.js';
 import type { ConcatDetail, ConcatOptions } from '../../jobs/concat/types.js';
-import { type Outcome, watchJob } from '../exec.js';
+import { type Outcome, pausedOutcome, watchJob } from '../exec.js';
 import { formatBytes } from '../report.js';
-import { readJson, readLines, refuseWithRequest } from '../request.js';
-import { type Address, clientFor, openStore, parseObject } from '../store.js';
+import { readJson, readLines, requestOnly } from '../request.js';
+import { clientFor, openStore, parseObject, requestAddress } from '../store.js';
 import {
+  deadlineFlag,
   Exit,
   intFlag,
   JOB_FLAGS,
@@ -79,29 +80,21 @@ async function fromFlags(v: Values, args: string[]) {
   }
   const out = parseObject(last, '<output>');
   const sources = texts.map((t, i) => parseObject(t, `source ${i + 1}`));
-  const budget = intFlag(v['time-budget'], 'time-budget', 1);
   const options: ConcatOptions = {
     sources: sources.map((s) => ({ bucket: s.bucket, key: s.key })),
     output: { bucket: out.bucket, key: out.key, ...(v['content-type'] ? { contentType: v['content-type'] } : {}) },
     concurrency: intFlag(v.concurrency, 'concurrency', 1, 256),
     copyConcurrency: intFlag(v['copy-concurrency'], 'copy-concurrency', 1, 256),
     uploadPartSize: sizeFlag(v['part-size'], 'part-size'),
-    deadline: budget !== undefined ? Date.now() + budget * 1000 : undefined,
+    deadline: deadlineFlag(v['time-budget']),
   };
   return { options, addresses: [...sources, out] };
 }
 
 async function fromRequest(v: Values, args: string[]) {
-  const own = Object.fromEntries(
-    Object.entries(v).filter(([k]) => !(k in STORE_FLAGS || k in OUTPUT_FLAGS || k in JOB_FLAGS)),
-  );
-  refuseWithRequest(own, ['request']);
-  if (args.length > 0) throw new UsageError('--request takes the whole job; drop the addresses');
+  requestOnly(v, [STORE_FLAGS, OUTPUT_FLAGS, JOB_FLAGS], args);
   const options = (await readJson(v.request as string)) as unknown as ConcatOptions;
-  const s3 =
-    v['endpoint-url'] !== undefined || v.profile !== undefined || v.region !== undefined || v.preset !== undefined;
-  const addresses: Address[] = [{ bucket: String(options.output?.bucket), key: '', s3, text: 'output' }];
-  return { options, addresses };
+  return { options, addresses: [requestAddress(options.output?.bucket, v)] };
 }
 
 export async function concat(argv: readonly string[], ctx: CommandContext): Promise<number> {
@@ -132,13 +125,7 @@ export async function concat(argv: readonly string[], ctx: CommandContext): Prom
   reporter.info(`job ${job.id}: concatenating into ${target}`, { jobId: job.id });
   return watchJob(job, reporter, ctx.streams, v.debug, (d: ConcatDetail): Outcome => {
     const r = d.result;
-    if (d.state === 'Paused') {
-      return {
-        summary: `paused at the time budget; continue with: bucketjobs jobs resume ${v.jobs ?? options.output.bucket} ${d.jobId}`,
-        result: d,
-        exit: Exit.Ok,
-      };
-    }
+    if (d.state === 'Paused') return pausedOutcome(d, v.jobs ?? options.output.bucket);
     return {
       summary: `concatenated into ${target}: ${formatBytes(r?.size ?? 0)} in ${r?.parts ?? 0} parts, ${formatBytes(r?.copiedBytes ?? 0)} copied by the store, ${formatBytes(r?.uploadedBytes ?? 0)} through this machine`,
       result: d,

@@ -9,8 +9,8 @@ import { fromCosFileUncompressRequest } from '../../jobs/extract/cos.js';
 import type { FileUncompressDetail, FileUncompressOptions } from '../../jobs/extract/types.js';
 import { type Outcome, watchJob } from '../exec.js';
 import { formatBytes, plural } from '../report.js';
-import { readJson, readLines, refuseWithRequest } from '../request.js';
-import { type Address, clientFor, openStore, parseAddress, parseObject } from '../store.js';
+import { readJson, readLines, requestOnly } from '../request.js';
+import { type Address, clientFor, openStore, parseAddress, parseObject, requestAddress } from '../store.js';
 import {
   choiceFlag,
   Exit,
@@ -19,6 +19,7 @@ import {
   OUTPUT_FLAGS,
   OUTPUT_HELP,
   parse,
+  passwordFrom,
   positionals,
   STORE_FLAGS,
   STORE_HELP,
@@ -104,11 +105,7 @@ async function fromFlags(v: Values, args: string[], ctx: CommandContext) {
   const [archive, prefix] = positionals(args, ['archive', 'output-prefix']) as [string, string];
   const input = parseObject(archive, '<archive>');
   const out = parseAddress(prefix, '<output-prefix>');
-  let password: string | undefined;
-  if (v['password-env'] !== undefined) {
-    password = ctx.env[v['password-env']];
-    if (!password) throw new UsageError(`--password-env ${v['password-env']}: that environment variable is empty`);
-  }
+  const password = passwordFrom(v['password-env'], ctx.env);
   const keys = v.key ?? (v['keys-from'] ? await readLines(v['keys-from'], '--keys-from') : undefined);
   const replaced = intFlag(v['prefix-replaced'], 'prefix-replaced', 0, 2) as 0 | 1 | 2 | undefined;
   const maxRatio = v['max-ratio'] === undefined ? undefined : Number(v['max-ratio']);
@@ -136,22 +133,17 @@ async function fromFlags(v: Values, args: string[], ctx: CommandContext) {
 }
 
 async function fromRequest(v: Values, args: string[]) {
-  const own = Object.fromEntries(
-    Object.entries(v).filter(([k]) => !(k in STORE_FLAGS || k in OUTPUT_FLAGS || k in JOB_FLAGS)),
-  );
-  refuseWithRequest(own, ['request']);
   const json = await readJson(v.request as string);
   if ('Tag' in json || 'Input' in json || 'Request' in json) {
+    requestOnly(v, [STORE_FLAGS, OUTPUT_FLAGS, JOB_FLAGS]);
     const [bucket] = positionals(args, ['bucket the COS request was sent to']) as [string];
     const b = parseAddress(bucket, '<bucket>');
     const options = fromCosFileUncompressRequest(json as never, b.bucket);
     return { options, addresses: [b] as Address[] };
   }
-  positionals(args, []);
+  requestOnly(v, [STORE_FLAGS, OUTPUT_FLAGS, JOB_FLAGS], args);
   const options = json as unknown as FileUncompressOptions;
-  const s3 =
-    v['endpoint-url'] !== undefined || v.profile !== undefined || v.region !== undefined || v.preset !== undefined;
-  return { options, addresses: [{ bucket: String(options.output?.bucket), key: '', s3, text: 'output' }] };
+  return { options, addresses: [requestAddress(options.output?.bucket, v)] };
 }
 
 export async function extract(argv: readonly string[], ctx: CommandContext): Promise<number> {

@@ -10,11 +10,13 @@ import { type Outcome, watchJob } from '../exec.js';
 import { clientFor, openStore, parseAddress } from '../store.js';
 import {
   choiceFlag,
+  deadlineFlag,
   Exit,
   intFlag,
   OUTPUT_FLAGS,
   OUTPUT_HELP,
   parse,
+  passwordFrom,
   positionals,
   STORE_FLAGS,
   STORE_HELP,
@@ -115,15 +117,11 @@ export async function jobs(argv: readonly string[], ctx: CommandContext): Promis
       return Exit.Ok;
     }
     case 'resume': {
-      const budget = intFlag(v['time-budget'], 'time-budget', 1);
-      const password = v['password-env'] !== undefined ? ctx.env[v['password-env']] : undefined;
-      if (v['password-env'] !== undefined && !password) {
-        throw new UsageError(`--password-env ${v['password-env']}: that environment variable is empty`);
-      }
+      const password = passwordFrom(v['password-env'], ctx.env);
       const job = await client.resumeJob(
         jobId as string,
         {
-          deadline: budget !== undefined ? Date.now() + budget * 1000 : undefined,
+          deadline: deadlineFlag(v['time-budget']),
           ...(password !== undefined ? { password } : {}),
           onProgress: reporter.progress,
         } as never,

@@ -7,18 +7,20 @@
 import { fromCosFileCompressRequest } from '../../jobs/compress/cos.js';
 import { planFileCompressJob } from '../../jobs/compress/plan.js';
 import type { FileCompressConfig, FileCompressDetail, FileCompressOptions } from '../../jobs/compress/types.js';
-import { type Outcome, watchJob } from '../exec.js';
+import { type Outcome, pausedOutcome, watchJob } from '../exec.js';
 import { formatBytes, plural } from '../report.js';
-import { readJson, readLines, readText, refuseWithRequest } from '../request.js';
-import { clientFor, openStore, parseAddress, parseObject } from '../store.js';
+import { readJson, readLines, readText, requestOnly } from '../request.js';
+import { clientFor, openStore, parseAddress, parseObject, requestAddress } from '../store.js';
 import {
   choiceFlag,
+  deadlineFlag,
   Exit,
   intFlag,
   JOB_FLAGS,
   OUTPUT_FLAGS,
   OUTPUT_HELP,
   parse,
+  passwordFrom,
   positionals,
   STORE_FLAGS,
   STORE_HELP,
@@ -134,13 +136,8 @@ async function optionsFromFlags(v: Values, args: string[], zip: boolean, ctx: Co
   else if (v.sources) {
     selection = { sources: (await readJsonArray(v.sources)) as FileCompressConfig['sources'] };
   } else selection = { prefix: from.key };
-  let password: string | undefined;
-  if (v['password-env'] !== undefined) {
-    password = ctx.env[v['password-env']];
-    if (!password) throw new UsageError(`--password-env ${v['password-env']}: that environment variable is empty`);
-  }
+  const password = passwordFrom(v['password-env'], ctx.env);
   const flatten = intFlag(v.flatten, 'flatten', 0, 3) as FileCompressConfig['flatten'];
-  const budget = intFlag(v['time-budget'], 'time-budget', 1);
   const options: FileCompressOptions = {
     bucket: from.bucket,
     output: { bucket: out.bucket, key: out.key, ...(v['content-type'] ? { contentType: v['content-type'] } : {}) },
@@ -159,7 +156,7 @@ async function optionsFromFlags(v: Values, args: string[], zip: boolean, ctx: Co
     prefetchBytes: sizeFlag(v.prefetch, 'prefetch'),
     maxArchiveBytes: sizeFlag(v['max-archive-bytes'], 'max-archive-bytes'),
     maxEntries: intFlag(v['max-entries'], 'max-entries', 1),
-    deadline: budget !== undefined ? Date.now() + budget * 1000 : undefined,
+    deadline: deadlineFlag(v['time-budget']),
   };
   return { options, addresses: [from, out] };
 }
@@ -171,31 +168,20 @@ async function readJsonArray(path: string): Promise<unknown[]> {
 }
 
 async function optionsFromRequest(v: Values, args: string[]) {
-  refuseWithRequest(
-    Object.fromEntries(
-      Object.entries(v).filter(([k]) => k in FLAGS && !(k in STORE_FLAGS) && !(k in OUTPUT_FLAGS) && !(k in JOB_FLAGS)),
-    ),
-    ['request'],
-  );
   const json = await readJson(v.request as string);
   let options: FileCompressOptions;
   if ('Tag' in json || 'Operation' in json || 'Request' in json) {
+    requestOnly(v, [STORE_FLAGS, OUTPUT_FLAGS, JOB_FLAGS]);
     const [bucket] = positionals(args, ['bucket the COS request was sent to']) as [string];
     const b = parseAddress(bucket, '<bucket>');
     options = fromCosFileCompressRequest(json as never, b.bucket);
     const s3 = b.s3;
     return { options, addresses: [b, { ...b, bucket: options.output.bucket, s3 }] };
   }
-  positionals(args, []);
+  requestOnly(v, [STORE_FLAGS, OUTPUT_FLAGS, JOB_FLAGS], args);
   options = json as unknown as FileCompressOptions;
-  const s3 = ctxS3(v);
-  const addr = (bucket: unknown) => ({ bucket: String(bucket), key: '', s3, text: String(bucket) });
-  return { options, addresses: [addr(options.bucket), addr(options.output?.bucket)] };
+  return { options, addresses: [requestAddress(options.bucket, v), requestAddress(options.output?.bucket, v)] };
 }
-
-/** With `--request` and our own options object, the store is S3 when an S3 flag says so. */
-const ctxS3 = (v: Values) =>
-  v['endpoint-url'] !== undefined || v.profile !== undefined || v.region !== undefined || v.preset !== undefined;
 
 export async function pack(argv: readonly string[], ctx: CommandContext, zip = false): Promise<number> {
   const { values: v, positionals: args } = parse(argv, FLAGS);
@@ -233,13 +219,7 @@ export async function pack(argv: readonly string[], ctx: CommandContext, zip = f
   reporter.info(`job ${job.id}: packing into ${options.output.bucket}/${options.output.key}`, { jobId: job.id });
   return watchJob(job, reporter, ctx.streams, v.debug, (d: FileCompressDetail): Outcome => {
     const r = d.result;
-    if (d.state === 'Paused') {
-      return {
-        summary: `paused at the time budget; continue with: bucketjobs jobs resume ${v.jobs ?? options.output.bucket} ${d.jobId}`,
-        result: d,
-        exit: Exit.Ok,
-      };
-    }
+    if (d.state === 'Paused') return pausedOutcome(d, v.jobs ?? options.output.bucket);
     const skipped = r?.errorCount ?? 0;
     const skippedText =
       skipped > 0 ? `; skipped ${skipped}: ${r?.errorFiles.map((f) => `${f.source} (${f.code})`).join(', ')}` : '';
