@@ -70,6 +70,27 @@ export async function openEntryBody(body: EntryBody | undefined, signal: AbortSi
     };
   }
 
+  if (src instanceof Uint8Array) {
+    // One chunk in hand: no iterator, no race, no listener per read (10,000 small entries made 20,000 of each).
+    let left: Uint8Array | undefined = src.length > 0 ? src : undefined;
+    return {
+      async read() {
+        const f = front.shift();
+        if (f) return f;
+        if (signal.aborted) throw signal.reason;
+        const chunk = left;
+        left = undefined;
+        return chunk;
+      },
+      unshift(chunks) {
+        front = [...chunks, ...front];
+      },
+      async cancel() {
+        left = undefined;
+      },
+    };
+  }
+
   const it = openBody(src)[Symbol.asyncIterator]();
   let pending = false;
   return {

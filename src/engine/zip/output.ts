@@ -36,6 +36,13 @@ export class Output {
       ready.push(chunk);
       return ready;
     }
+    this.#stage ??= new Uint8Array(STAGE_BYTES);
+    if (n < STAGE_BYTES - this.#staged) {
+      // The common case, a header or a small body that fits: one copy, no views.
+      this.#stage.set(chunk, this.#staged);
+      this.#staged += n;
+      return ready;
+    }
     let src = chunk;
     while (src.length > 0) {
       this.#stage ??= new Uint8Array(STAGE_BYTES);

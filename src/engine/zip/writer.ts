@@ -123,17 +123,28 @@ class ZipWriter {
     const onAbort = () => this.#ctl.abort(abortError(user));
     if (user?.aborted) throw abortError(user);
     user?.addEventListener('abort', onAbort, { once: true });
-    const it = entriesOf(source)[Symbol.asyncIterator]();
+    // An array (any sync iterable) is walked directly: no async wrapper and no race per entry.
+    const it: Iterator<ArchiveEntry> | AsyncIterator<ArchiveEntry> = isSyncOnly(source)
+      ? source[Symbol.iterator]()
+      : entriesOf(source)[Symbol.asyncIterator]();
+    const next = async (): Promise<IteratorResult<ArchiveEntry>> => {
+      const r = it.next();
+      if (!(r instanceof Promise)) {
+        if (this.signal.aborted) throw this.signal.reason;
+        return r;
+      }
+      return raced(r, this.signal);
+    };
     let done = false;
     try {
       const current = this.#resume?.current;
       if (current) {
-        const r = await raced(it.next(), this.signal);
+        const r = await next();
         if (r.done) throw resumeError(`the entries end before the entry in progress, "${current.sourceName}"`);
         yield* this.#resumeEntry(r.value, current);
       }
       while (true) {
-        const r = await raced(it.next(), this.signal);
+        const r = await next();
         if (r.done) {
           done = true;
           break;
@@ -294,6 +305,14 @@ class ZipWriter {
 
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/** A source with a sync iterator and no async one (an array, a generator of entries). */
+function isSyncOnly(source: EntrySource): source is Iterable<ArchiveEntry> {
+  return (
+    typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function' &&
+    typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function'
+  );
 }
 
 function resumeError(why: string): BucketJobsError {
