@@ -15,7 +15,7 @@ import {
   createAesEncryptorWith,
 } from '../../../src/engine/zip/aes.js';
 import { BucketJobsError, ErrorCode } from '../../../src/errors.js';
-import { hasTool } from '../../support/tools.js';
+import { hasTool, needTools } from '../../support/tools.js';
 
 const BACKENDS = ['node', 'portable'] as const satisfies readonly AesBackend[];
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -439,13 +439,14 @@ describe('both backends, one fixed salt per entry', () => {
   });
 });
 
-describe.skipIf(!has7z)('reading 7-Zip AES-128, -192 and -256 entries', () => {
+describe('reading 7-Zip AES-128, -192 and -256 entries', () => {
   // AE spec, "AES Extra Data Field": strength 1, 2, 3 = AES-128, -192, -256; 7-Zip's -mem= names them.
   it.each([
     [1, 'AES128'],
     [2, 'AES192'],
     [3, 'AES256'],
   ] as const)('strength %i (%s): both backends decrypt it and check its authentication code', async (strength, mem) => {
+    needTools('7z');
     const pw = 'interop-password';
     const data = randomBytes(40_003);
     const src = join(dir, `plain-${mem}.bin`);
