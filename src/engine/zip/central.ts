@@ -15,6 +15,7 @@ export class CentralDirectory {
   readonly #blocks: Uint8Array[] = [];
   readonly #encoded: string[] = [];
   #current = new Uint8Array(BLOCK_BYTES);
+  #view: DataView | undefined;
   #used = 0;
   /** Number of records. */
   count = 0;
@@ -24,19 +25,47 @@ export class CentralDirectory {
   append(record: Uint8Array): void {
     let src = record;
     while (src.length > 0) {
+      this.#rotateIfFull();
       const room = BLOCK_BYTES - this.#used;
       const n = Math.min(room, src.length);
-      this.#current.set(src.subarray(0, n), this.#used);
+      this.#current.set(n === src.length ? src : src.subarray(0, n), this.#used);
       this.#used += n;
       src = src.subarray(n);
-      if (this.#used === BLOCK_BYTES) {
-        this.#blocks.push(this.#current);
-        this.#current = new Uint8Array(BLOCK_BYTES);
-        this.#used = 0;
-      }
     }
     this.count++;
     this.size += record.length;
+  }
+
+  /**
+   * Counts a record of `len` bytes that the caller writes itself at the returned offset of {@link block} (through
+   * {@link view}), or returns -1 when it does not fit in the current block (then {@link append} it). Small entries
+   * cost no buffer of their own this way.
+   */
+  reserve(len: number): number {
+    this.#rotateIfFull();
+    if (len > BLOCK_BYTES - this.#used) return -1;
+    const at = this.#used;
+    this.#used += len;
+    this.count++;
+    this.size += len;
+    return at;
+  }
+
+  /** The block {@link reserve} offsets point into, and a view of it. */
+  get block(): Uint8Array {
+    return this.#current;
+  }
+  get view(): DataView {
+    this.#view ??= new DataView(this.#current.buffer, this.#current.byteOffset, this.#current.byteLength);
+    return this.#view;
+  }
+
+  #rotateIfFull(): void {
+    if (this.#used < BLOCK_BYTES) return;
+    this.#blocks.push(this.#current);
+    this.#current = new Uint8Array(BLOCK_BYTES);
+    this.#view = undefined;
+    this.#used = 0;
   }
 
   /** The records as chunks, in order. */

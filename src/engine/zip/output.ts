@@ -7,13 +7,16 @@
  */
 
 /** Chunks shorter than this are copied into the staging buffer. */
-const COPY_BELOW = 16 * 1024;
+export const COPY_BELOW = 16 * 1024;
 const STAGE_BYTES = 64 * 1024;
+/** The most {@link Output.reserve} takes (a larger record is pushed as a buffer of its own). */
+export const RESERVE_MAX = 4 * 1024;
 
 export class Output {
   /** Archive position of the next byte pushed. */
   offset: number;
   #stage: Uint8Array | undefined;
+  #view: DataView | undefined;
   #staged = 0;
   readonly #ready: Uint8Array[] = [];
 
@@ -54,6 +57,42 @@ export class Output {
       if (this.#staged === STAGE_BYTES) this.#flushInto(ready);
     }
     return ready;
+  }
+
+  /**
+   * Counts `n` bytes (at most {@link RESERVE_MAX}) that the caller writes itself into {@link stage} at {@link at}
+   * (through {@link view}) before the next call, and returns the chunks ready to be yielded now, as `push` does.
+   * Headers and descriptors cost no buffer of their own this way.
+   */
+  reserve(n: number): Uint8Array[] {
+    const ready = this.#ready;
+    ready.length = 0;
+    if (n > STAGE_BYTES - this.#staged) {
+      // Hand over what is staged (mostly full: no copy) and start a fresh buffer.
+      if (this.#stage && this.#staged > 0) ready.push(this.#stage.subarray(0, this.#staged));
+      this.#stage = undefined;
+      this.#staged = 0;
+    }
+    if (!this.#stage) {
+      this.#stage = new Uint8Array(STAGE_BYTES);
+      this.#view = undefined;
+    }
+    this.at = this.#staged;
+    this.#staged += n;
+    this.offset += n;
+    return ready;
+  }
+
+  /** Where the bytes counted by the last {@link reserve} go in {@link stage}. */
+  at = 0;
+
+  get stage(): Uint8Array {
+    return this.#stage as Uint8Array;
+  }
+  get view(): DataView {
+    const s = this.#stage as Uint8Array;
+    if (this.#view?.buffer !== s.buffer) this.#view = new DataView(s.buffer, s.byteOffset, s.byteLength);
+    return this.#view;
   }
 
   /** Returns whatever is staged, so that every byte pushed so far is yielded. */

@@ -171,23 +171,28 @@ function writeTrailingExtras(v: DataView, at: number, rec: EntryRecord): number 
  * the Local header MUST include BOTH original and compressed file size fields"). WinZip AE-2 writes CRC 0.
  */
 export function localHeader(rec: EntryRecord, name: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(localHeaderLength(rec, name.length));
+  writeLocalHeader(rec, name, buf, new DataView(buf.buffer), 0);
+  return buf;
+}
+
+/** {@link localHeader} written in place: `localHeaderLength(rec, name.length)` bytes at `o` of `buf` (`v` views all of `buf`). */
+export function writeLocalHeader(rec: EntryRecord, name: Uint8Array, buf: Uint8Array, v: DataView, o: number): void {
   const extra = extrasLength(rec, rec.zip64Local ? 16 : 0);
-  const buf = new Uint8Array(LOCAL_FIXED + name.length + extra);
-  const v = new DataView(buf.buffer);
   const known = !rec.descriptor;
-  v.setUint32(0, SIG_LOCAL, true);
-  v.setUint16(4, versionNeeded(rec, rec.zip64Local), true);
-  v.setUint16(6, rec.flags, true);
-  v.setUint16(8, rec.method, true);
-  v.setUint16(10, rec.dosTime, true);
-  v.setUint16(12, rec.dosDate, true);
-  v.setUint32(14, known && rec.aes === null ? rec.crc : 0, true);
-  v.setUint32(18, rec.zip64Local ? MAX_U32 : known ? rec.compressedSize : 0, true);
-  v.setUint32(22, rec.zip64Local ? MAX_U32 : known ? rec.size : 0, true);
-  v.setUint16(26, name.length, true);
-  v.setUint16(28, extra, true);
-  buf.set(name, LOCAL_FIXED);
-  let at = LOCAL_FIXED + name.length;
+  v.setUint32(o + 0, SIG_LOCAL, true);
+  v.setUint16(o + 4, versionNeeded(rec, rec.zip64Local), true);
+  v.setUint16(o + 6, rec.flags, true);
+  v.setUint16(o + 8, rec.method, true);
+  v.setUint16(o + 10, rec.dosTime, true);
+  v.setUint16(o + 12, rec.dosDate, true);
+  v.setUint32(o + 14, known && rec.aes === null ? rec.crc : 0, true);
+  v.setUint32(o + 18, rec.zip64Local ? MAX_U32 : known ? rec.compressedSize : 0, true);
+  v.setUint32(o + 22, rec.zip64Local ? MAX_U32 : known ? rec.size : 0, true);
+  v.setUint16(o + 26, name.length, true);
+  v.setUint16(o + 28, extra, true);
+  buf.set(name, o + LOCAL_FIXED);
+  let at = o + LOCAL_FIXED + name.length;
   if (rec.zip64Local) {
     // 4.5.3 ZIP64 extended information extra field, local form: original size, then compressed size.
     v.setUint16(at, EXTRA_ZIP64, true);
@@ -197,7 +202,6 @@ export function localHeader(rec: EntryRecord, name: Uint8Array): Uint8Array {
     at += 20;
   }
   writeTrailingExtras(v, at, rec);
-  return buf;
 }
 
 /** Length of a data descriptor with signature: 16 bytes, or 24 with 8-byte sizes (4.3.9.1). */
@@ -212,17 +216,21 @@ export function descriptorLength(zip64: boolean): number {
  */
 export function dataDescriptor(rec: EntryRecord): Uint8Array {
   const buf = new Uint8Array(descriptorLength(rec.zip64Local));
-  const v = new DataView(buf.buffer);
-  v.setUint32(0, SIG_DESCRIPTOR, true);
-  v.setUint32(4, rec.aes === null ? rec.crc : 0, true);
-  if (rec.zip64Local) {
-    setU64(v, 8, rec.compressedSize);
-    setU64(v, 16, rec.size);
-  } else {
-    v.setUint32(8, rec.compressedSize, true);
-    v.setUint32(12, rec.size, true);
-  }
+  writeDataDescriptor(rec, new DataView(buf.buffer), 0);
   return buf;
+}
+
+/** {@link dataDescriptor} written in place at `o` of the buffer `v` views. */
+export function writeDataDescriptor(rec: EntryRecord, v: DataView, o: number): void {
+  v.setUint32(o + 0, SIG_DESCRIPTOR, true);
+  v.setUint32(o + 4, rec.aes === null ? rec.crc : 0, true);
+  if (rec.zip64Local) {
+    setU64(v, o + 8, rec.compressedSize);
+    setU64(v, o + 16, rec.size);
+  } else {
+    v.setUint32(o + 8, rec.compressedSize, true);
+    v.setUint32(o + 12, rec.size, true);
+  }
 }
 
 /** Length of the central directory header of `rec`. */
@@ -238,30 +246,43 @@ export function centralHeaderLength(rec: EntryRecord, nameBytes: number, comment
  * 0xFFFFFFFF"). The disk number always fits, so it never appears.
  */
 export function centralHeader(rec: EntryRecord, name: Uint8Array, comment: Uint8Array, force: boolean): Uint8Array {
+  const buf = new Uint8Array(centralHeaderLength(rec, name.length, comment.length, force));
+  writeCentralHeader(rec, name, comment, force, buf, new DataView(buf.buffer), 0);
+  return buf;
+}
+
+/** {@link centralHeader} written in place: `centralHeaderLength(...)` bytes at `o` of `buf` (`v` views all of `buf`). */
+export function writeCentralHeader(
+  rec: EntryRecord,
+  name: Uint8Array,
+  comment: Uint8Array,
+  force: boolean,
+  buf: Uint8Array,
+  v: DataView,
+  o: number,
+): void {
   const z = centralZip64(rec, force);
   const zip64Bytes = (z.sizes ? 16 : 0) + (z.offset ? 8 : 0);
   const extra = extrasLength(rec, zip64Bytes);
-  const buf = new Uint8Array(CENTRAL_FIXED + name.length + extra + comment.length);
-  const v = new DataView(buf.buffer);
-  v.setUint32(0, SIG_CENTRAL, true);
-  v.setUint16(4, VERSION_MADE_BY, true);
-  v.setUint16(6, versionNeeded(rec, zip64Bytes > 0), true);
-  v.setUint16(8, rec.flags, true);
-  v.setUint16(10, rec.method, true);
-  v.setUint16(12, rec.dosTime, true);
-  v.setUint16(14, rec.dosDate, true);
-  v.setUint32(16, rec.aes === null ? rec.crc : 0, true);
-  v.setUint32(20, z.sizes ? MAX_U32 : rec.compressedSize, true);
-  v.setUint32(24, z.sizes ? MAX_U32 : rec.size, true);
-  v.setUint16(28, name.length, true);
-  v.setUint16(30, extra, true);
-  v.setUint16(32, comment.length, true);
-  v.setUint16(34, 0, true); // disk number start
-  v.setUint16(36, 0, true); // internal file attributes
-  v.setUint32(38, rec.externalAttributes >>> 0, true);
-  v.setUint32(42, z.offset ? MAX_U32 : rec.offset, true);
-  buf.set(name, CENTRAL_FIXED);
-  let at = CENTRAL_FIXED + name.length;
+  v.setUint32(o + 0, SIG_CENTRAL, true);
+  v.setUint16(o + 4, VERSION_MADE_BY, true);
+  v.setUint16(o + 6, versionNeeded(rec, zip64Bytes > 0), true);
+  v.setUint16(o + 8, rec.flags, true);
+  v.setUint16(o + 10, rec.method, true);
+  v.setUint16(o + 12, rec.dosTime, true);
+  v.setUint16(o + 14, rec.dosDate, true);
+  v.setUint32(o + 16, rec.aes === null ? rec.crc : 0, true);
+  v.setUint32(o + 20, z.sizes ? MAX_U32 : rec.compressedSize, true);
+  v.setUint32(o + 24, z.sizes ? MAX_U32 : rec.size, true);
+  v.setUint16(o + 28, name.length, true);
+  v.setUint16(o + 30, extra, true);
+  v.setUint16(o + 32, comment.length, true);
+  v.setUint16(o + 34, 0, true); // disk number start
+  v.setUint16(o + 36, 0, true); // internal file attributes
+  v.setUint32(o + 38, rec.externalAttributes >>> 0, true);
+  v.setUint32(o + 42, z.offset ? MAX_U32 : rec.offset, true);
+  buf.set(name, o + CENTRAL_FIXED);
+  let at = o + CENTRAL_FIXED + name.length;
   if (zip64Bytes > 0) {
     v.setUint16(at, EXTRA_ZIP64, true);
     v.setUint16(at + 2, zip64Bytes, true);
@@ -277,8 +298,7 @@ export function centralHeader(rec: EntryRecord, name: Uint8Array, comment: Uint8
     }
   }
   at = writeTrailingExtras(v, at, rec);
-  buf.set(comment, at);
-  return buf;
+  if (comment.length > 0) buf.set(comment, at);
 }
 
 /** Whether the end of the archive needs the ZIP64 end record and locator (4.4.1.4, 4.3.14). */

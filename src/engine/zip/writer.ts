@@ -11,6 +11,7 @@ import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { abortError, raced } from '../../internal/abort.js';
 import { iterableToStream } from '../../internal/streams.js';
 import { looksIncompressible } from '../codec/detect.js';
+import { crc32 } from '../crc32.js';
 import type { ArchiveEntry, EntrySource } from '../entry.js';
 import { createNameRegistry, type NameRegistry, sanitizeEntryName } from '../names.js';
 import { entriesOf } from '../streams.js';
@@ -19,10 +20,21 @@ import { type BodyReader, openEntryBody } from './body.js';
 import { CentralDirectory } from './central.js';
 import { makeCheckpoint, type ResumePoint, readCheckpoint } from './checkpoint.js';
 import { type ResolvedZipOptions, resolveZipOptions, utf8, type ZipOptions } from './options.js';
-import { Output } from './output.js';
-import { describeEntry, layoutEntry } from './plan.js';
+import { COPY_BELOW as COPY_IN_HAND, Output, RESERVE_MAX } from './output.js';
+import { describeEntry, type EntryBase, layoutEntry } from './plan.js';
 import { type ActiveEntry, checkFits, pumpBlocks, pumpDeflate, pumpStore } from './pumps.js';
-import { centralHeader, dataDescriptor, endRecords, localHeader } from './records.js';
+import {
+  centralHeader,
+  centralHeaderLength,
+  dataDescriptor,
+  descriptorLength,
+  endRecords,
+  localHeader,
+  localHeaderLength,
+  writeCentralHeader,
+  writeDataDescriptor,
+  writeLocalHeader,
+} from './records.js';
 
 /** Bytes of an entry sampled for compression `'auto'`. */
 export const AUTO_SAMPLE_BYTES = 64 * 1024;
@@ -62,6 +74,10 @@ class ZipWriter {
   readonly #names: NameRegistry;
   /** Index of the entry being written, or of the next one. */
   #index: number;
+  /** Chunks {@link #writeInHand} made ready, yielded by `run`. */
+  readonly #ready: Uint8Array[] = [];
+  /** Whether entries with a body in hand may take {@link #writeInHand} (no password, no checkpoints). */
+  readonly #fast: boolean;
   /** Output offset at which the next checkpoint is due. */
   #nextCheckpoint = Number.POSITIVE_INFINITY;
 
@@ -75,6 +91,7 @@ class ZipWriter {
     this.#names = createNameRegistry(opts.duplicates);
     for (const n of resume?.names ?? []) this.#names.claim(n);
     this.#index = resume?.index ?? 0;
+    this.#fast = opts.password === undefined && opts.checkpoint === undefined;
     this.#scheduleCheckpoint();
   }
 
@@ -149,7 +166,19 @@ class ZipWriter {
           done = true;
           break;
         }
-        yield* this.#writeEntry(r.value);
+        const entry = r.value;
+        if (this.#fast && entry?.body instanceof Uint8Array && entry.crc32 === undefined) {
+          // A small stored body in hand: written without a generator, a buffer per record or a read.
+          if (this.signal.aborted) throw this.signal.reason;
+          const base = describeEntry(entry, this.#names, this.opts);
+          if (this.#writeInHand(base, entry.body)) {
+            const ready = this.#ready;
+            for (let i = 0; i < ready.length; i++) yield ready[i] as Uint8Array;
+            ready.length = 0;
+            continue;
+          }
+          yield* this.#writeEntry(entry, base);
+        } else yield* this.#writeEntry(entry);
       }
       yield* this.#writeEnd();
     } finally {
@@ -158,9 +187,47 @@ class ZipWriter {
     }
   }
 
-  async *#writeEntry(entry: ArchiveEntry): AsyncGenerator<Uint8Array> {
+  /**
+   * Writes a stored entry whose whole body is in hand, synchronously, into {@link #ready}: the same bytes as
+   * {@link #writeEntry} would write. Returns false (having written nothing) for anything else.
+   */
+  #writeInHand(base: EntryBase, body: Uint8Array): boolean {
+    if (base.isDirectory || base.compression !== 'store' || body.length >= COPY_IN_HAND) return false;
+    if (base.declaredSize !== undefined && base.declaredSize !== body.length) return false;
+    const { rec, kind } = layoutEntry(base, 'store', this.opts);
+    if (kind !== 'store' || rec.zip64Local) return false;
+    const { out } = this;
+    const headerLength = localHeaderLength(rec, base.nameBytes.length);
+    if (headerLength > RESERVE_MAX) return false;
+    rec.offset = out.offset;
+    this.#take(out.reserve(headerLength));
+    writeLocalHeader(rec, base.nameBytes, out.stage, out.view, out.at);
+    rec.crc = crc32(body, 0);
+    rec.size = body.length;
+    rec.compressedSize = body.length;
+    this.#take(out.push(body));
+    if (rec.descriptor) {
+      this.#take(out.reserve(descriptorLength(false)));
+      writeDataDescriptor(rec, out.view, out.at);
+    }
+    this.opts.onEntry?.({ ...rec });
+    const { zip64Always } = this.opts;
+    const len = centralHeaderLength(rec, base.nameBytes.length, base.commentBytes.length, zip64Always);
+    const cd = this.#cd;
+    const at = cd.reserve(len);
+    if (at < 0) cd.append(centralHeader(rec, base.nameBytes, base.commentBytes, zip64Always));
+    else writeCentralHeader(rec, base.nameBytes, base.commentBytes, zip64Always, cd.block, cd.view, at);
+    this.#index++;
+    return true;
+  }
+
+  #take(chunks: Uint8Array[]): void {
+    for (let i = 0; i < chunks.length; i++) this.#ready.push(chunks[i] as Uint8Array);
+  }
+
+  async *#writeEntry(entry: ArchiveEntry, described?: EntryBase): AsyncGenerator<Uint8Array> {
     if (this.signal.aborted) throw this.signal.reason;
-    const base = describeEntry(entry, this.#names, this.opts);
+    const base = described ?? describeEntry(entry, this.#names, this.opts);
     let body: BodyReader | undefined;
     try {
       let method: 'store' | 'deflate' = base.compression === 'store' ? 'store' : 'deflate';
