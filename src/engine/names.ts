@@ -70,6 +70,12 @@ const DRIVE = /^[A-Za-z]:/;
 // segment, so `.. `, `...` and `. .` can resolve to `..` (or `.`) there.
 const DOTS_AND_SPACES = /^[. ]*\.[. ]*$/;
 
+// A name that is already clean: ASCII segments of letters, digits, `_` and `-`, with single `.`, ` ` or `-` between
+// them (so no `.`/`..` segment, no dot-and-space segment, no drive, no backslash, no empty segment). The full check
+// below returns such a name unchanged; this lets the common case skip the split and the segment tests. Linear:
+// every separator must be followed by a run, so the pattern cannot backtrack.
+const PLAIN = /^[A-Za-z0-9_-]+(?:[. -][A-Za-z0-9_-]+)*(?:\/[A-Za-z0-9_-]+(?:[. -][A-Za-z0-9_-]+)*)*\/?$/;
+
 /**
  * Makes an object key safe to use as an archive entry name, or throws.
  *
@@ -98,12 +104,6 @@ const DOTS_AND_SPACES = /^[. ]*\.[. ]*$/;
  * @example sanitizeEntryName('C:\\photos\\..\\x.jpg') // throws: '..' segment
  * @example sanitizeEntryName('/exports//2024/./a.csv') // 'exports/2024/a.csv'
  */
-// A name that is already clean: ASCII segments of letters, digits, `_` and `-`, with single `.`, ` ` or `-` between
-// them (so no `.`/`..` segment, no dot-and-space segment, no drive, no backslash, no empty segment). The full check
-// below returns such a name unchanged; this lets the common case skip the split and the segment tests. Linear:
-// every separator must be followed by a run, so the pattern cannot backtrack.
-const PLAIN = /^[A-Za-z0-9_-]+(?:[. -][A-Za-z0-9_-]+)*(?:\/[A-Za-z0-9_-]+(?:[. -][A-Za-z0-9_-]+)*)*\/?$/;
-
 export function sanitizeEntryName(name: string): string {
   if (typeof name !== 'string') throw new TypeError(`Entry name must be a string, got ${typeof name}`);
   if (name.length <= MAX_ENTRY_NAME_BYTES && PLAIN.test(name)) return name;

@@ -6,7 +6,14 @@
  * @module
  */
 
-import { CENTRAL_FIXED, SIG_CENTRAL } from './records.js';
+import {
+  CENTRAL_FIXED,
+  centralHeader,
+  centralHeaderLength,
+  type EntryRecord,
+  SIG_CENTRAL,
+  writeCentralHeader,
+} from './records.js';
 
 /** A multiple of 3, so that the base64 of the directory is the concatenation of its blocks' base64 (cached). */
 const BLOCK_BYTES = 65_535;
@@ -37,27 +44,21 @@ export class CentralDirectory {
   }
 
   /**
-   * Counts a record of `len` bytes that the caller writes itself at the returned offset of {@link block} (through
-   * {@link view}), or returns -1 when it does not fit in the current block (then {@link append} it). Small entries
-   * cost no buffer of their own this way.
+   * Appends the central header of `rec`, encoded straight into the current block when it fits there (no buffer of
+   * its own), else built and copied across the block boundary.
    */
-  reserve(len: number): number {
+  add(rec: EntryRecord, name: Uint8Array, comment: Uint8Array, force: boolean): void {
     this.#rotateIfFull();
-    if (len > BLOCK_BYTES - this.#used) return -1;
-    const at = this.#used;
+    const len = centralHeaderLength(rec, name.length, comment.length, force);
+    if (len > BLOCK_BYTES - this.#used) {
+      this.append(centralHeader(rec, name, comment, force));
+      return;
+    }
+    this.#view ??= new DataView(this.#current.buffer, this.#current.byteOffset, this.#current.byteLength);
+    writeCentralHeader(rec, name, comment, force, this.#current, this.#view, this.#used);
     this.#used += len;
     this.count++;
     this.size += len;
-    return at;
-  }
-
-  /** The block {@link reserve} offsets point into, and a view of it. */
-  get block(): Uint8Array {
-    return this.#current;
-  }
-  get view(): DataView {
-    this.#view ??= new DataView(this.#current.buffer, this.#current.byteOffset, this.#current.byteLength);
-    return this.#view;
   }
 
   #rotateIfFull(): void {

@@ -9,7 +9,7 @@
 import { BucketJobsError, ErrorCode } from '../../errors.js';
 import { CentralDirectory } from './central.js';
 import { resolveZipOptions, utf8, type ZipOptions } from './options.js';
-import { centralHeader, type EntryRecord, endRecords } from './records.js';
+import { type EntryRecord, endRecords } from './records.js';
 
 /** Options of {@link zipDirectory}: those of the fragments (`comment`, `zip64`), and where the directory starts. */
 export interface ZipDirectoryOptions extends Pick<ZipOptions, 'comment' | 'zip64'> {
@@ -39,7 +39,7 @@ export function zipDirectory(records: Iterable<EntryRecord>, options: ZipDirecto
       );
     }
     last = rec.offset;
-    cd.append(centralHeader(rec, utf8.encode(rec.name), utf8.encode(rec.comment), opts.zip64Always));
+    cd.add(rec, utf8.encode(rec.name), utf8.encode(rec.comment), opts.zip64Always);
   }
   return [...cd.chunks(), endRecords(cd.count, cd.size, cdOffset, opts.comment, opts.zip64Always)];
 }

@@ -73,10 +73,7 @@ export class Output {
       this.#stage = undefined;
       this.#staged = 0;
     }
-    if (!this.#stage) {
-      this.#stage = new Uint8Array(STAGE_BYTES);
-      this.#view = undefined;
-    }
+    this.#stage ??= new Uint8Array(STAGE_BYTES);
     this.at = this.#staged;
     this.#staged += n;
     this.offset += n;

@@ -20,18 +20,15 @@ import { type BodyReader, openEntryBody } from './body.js';
 import { CentralDirectory } from './central.js';
 import { makeCheckpoint, type ResumePoint, readCheckpoint } from './checkpoint.js';
 import { type ResolvedZipOptions, resolveZipOptions, utf8, type ZipOptions } from './options.js';
-import { COPY_BELOW as COPY_IN_HAND, Output, RESERVE_MAX } from './output.js';
+import { COPY_BELOW, Output, RESERVE_MAX } from './output.js';
 import { describeEntry, type EntryBase, layoutEntry } from './plan.js';
 import { type ActiveEntry, checkFits, pumpBlocks, pumpDeflate, pumpStore } from './pumps.js';
 import {
-  centralHeader,
-  centralHeaderLength,
-  dataDescriptor,
   descriptorLength,
+  type EntryRecord,
   endRecords,
   localHeader,
   localHeaderLength,
-  writeCentralHeader,
   writeDataDescriptor,
   writeLocalHeader,
 } from './records.js';
@@ -192,37 +189,49 @@ class ZipWriter {
    * {@link #writeEntry} would write. Returns false (having written nothing) for anything else.
    */
   #writeInHand(base: EntryBase, body: Uint8Array): boolean {
-    if (base.isDirectory || base.compression !== 'store' || body.length >= COPY_IN_HAND) return false;
+    // Bodies the output would copy into its staging buffer anyway; larger ones take the general path.
+    if (base.isDirectory || base.compression !== 'store' || body.length >= COPY_BELOW) return false;
     if (base.declaredSize !== undefined && base.declaredSize !== body.length) return false;
     const { rec, kind } = layoutEntry(base, 'store', this.opts);
-    if (kind !== 'store' || rec.zip64Local) return false;
-    const { out } = this;
-    const headerLength = localHeaderLength(rec, base.nameBytes.length);
-    if (headerLength > RESERVE_MAX) return false;
-    rec.offset = out.offset;
-    this.#take(out.reserve(headerLength));
-    writeLocalHeader(rec, base.nameBytes, out.stage, out.view, out.at);
+    if (kind !== 'store') return false;
+    rec.offset = this.out.offset;
+    this.#take(this.#localHeader(rec, base.nameBytes));
     rec.crc = crc32(body, 0);
     rec.size = body.length;
     rec.compressedSize = body.length;
-    this.#take(out.push(body));
-    if (rec.descriptor) {
-      this.#take(out.reserve(descriptorLength(false)));
-      writeDataDescriptor(rec, out.view, out.at);
-    }
-    this.opts.onEntry?.({ ...rec });
-    const { zip64Always } = this.opts;
-    const len = centralHeaderLength(rec, base.nameBytes.length, base.commentBytes.length, zip64Always);
-    const cd = this.#cd;
-    const at = cd.reserve(len);
-    if (at < 0) cd.append(centralHeader(rec, base.nameBytes, base.commentBytes, zip64Always));
-    else writeCentralHeader(rec, base.nameBytes, base.commentBytes, zip64Always, cd.block, cd.view, at);
-    this.#index++;
+    this.#take(this.out.push(body));
+    if (rec.descriptor) this.#take(this.#descriptor(rec));
+    this.#record(rec, base.nameBytes, base.commentBytes);
     return true;
   }
 
   #take(chunks: Uint8Array[]): void {
     for (let i = 0; i < chunks.length; i++) this.#ready.push(chunks[i] as Uint8Array);
+  }
+
+  /** Pushes the local header of `rec`, encoded in place in the output's staging buffer unless it is long. */
+  #localHeader(rec: EntryRecord, nameBytes: Uint8Array): Uint8Array[] {
+    const { out } = this;
+    const n = localHeaderLength(rec, nameBytes.length);
+    if (n > RESERVE_MAX) return out.push(localHeader(rec, nameBytes));
+    const ready = out.reserve(n);
+    writeLocalHeader(rec, nameBytes, out.stage, out.view, out.at);
+    return ready;
+  }
+
+  /** Pushes the data descriptor of `rec`, encoded in place. */
+  #descriptor(rec: EntryRecord): Uint8Array[] {
+    const { out } = this;
+    const ready = out.reserve(descriptorLength(rec.zip64Local));
+    writeDataDescriptor(rec, out.view, out.at);
+    return ready;
+  }
+
+  /** The entry is written: tells `onEntry` and adds its central header. */
+  #record(rec: EntryRecord, nameBytes: Uint8Array, commentBytes: Uint8Array): void {
+    this.opts.onEntry?.({ ...rec });
+    this.#cd.add(rec, nameBytes, commentBytes, this.opts.zip64Always);
+    this.#index++;
   }
 
   async *#writeEntry(entry: ArchiveEntry, described?: EntryBase): AsyncGenerator<Uint8Array> {
@@ -237,7 +246,7 @@ class ZipWriter {
       }
       const { rec, kind } = layoutEntry(base, method, this.opts);
       rec.offset = this.out.offset;
-      yield* this.out.push(localHeader(rec, base.nameBytes));
+      yield* this.#localHeader(rec, base.nameBytes);
       // From here the record holds running values: CRC and sizes of what was written.
       rec.crc = 0;
       rec.size = 0;
@@ -350,10 +359,8 @@ class ZipWriter {
       );
     }
     checkFits(active);
-    if (rec.descriptor) yield* this.out.push(dataDescriptor(rec));
-    this.opts.onEntry?.({ ...rec });
-    this.#cd.append(centralHeader(rec, active.nameBytes, active.commentBytes, this.opts.zip64Always));
-    this.#index++;
+    if (rec.descriptor) yield* this.#descriptor(rec);
+    this.#record(rec, active.nameBytes, active.commentBytes);
     if (this.checkpointDue()) yield* this.checkpoint(null);
   }
 
